@@ -1,0 +1,16 @@
+"""Command handlers, one module per command group, and the command table they fill."""
+
+import importlib
+
+# Every module that declares commands; importing them fills the command table.
+COMMAND_MODULES = (
+    "connection",
+    "strings",
+    "keys",
+)
+
+
+def load_all() -> None:
+    """Import every command module so that the table is complete."""
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"ember.commands.{name}")

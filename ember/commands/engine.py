@@ -1,0 +1,181 @@
+"""Engine: the server's state (databases, clients, counters) and the command dispatcher.
+
+``Engine.execute(client, argv)`` is the one path every command takes, whoever sends it:
+lookup in the command table, arity, authentication, then the handler, then the write's
+bookkeeping (propagation, stats). It returns a reply value for the encoder; it never
+touches sockets, so it can be driven directly from tests, scripts and the AOF loader.
+"""
+
+import logging
+import time
+import traceback
+
+from ember.commands.context import Client
+from ember.commands.registry import COMMANDS
+from ember.errors import NOAUTH, ReplyError
+from ember.storage.keyspace import Database, KeyspaceStats
+
+log = logging.getLogger("ember")
+
+_UNKNOWN_ARGS_LIMIT = 128
+
+
+def unknown_command_error(argv: list) -> ReplyError:
+    """Redis's text for an unknown command, quoting the first arguments (128 chars)."""
+    args = ""
+    for arg in argv[1:]:
+        if len(args) >= _UNKNOWN_ARGS_LIMIT:
+            break
+        text = arg.decode("utf-8", "surrogateescape")
+        args += "'%s' " % text[:_UNKNOWN_ARGS_LIMIT - len(args)]
+    name = argv[0].decode("utf-8", "surrogateescape")[:128]
+    return ReplyError(f"ERR unknown command '{name}', with args beginning with: {args}")
+
+
+def arity_error(name: str) -> ReplyError:
+    """Redis's text for a wrong number of arguments."""
+    return ReplyError(f"ERR wrong number of arguments for '{name}' command")
+
+
+class ServerStats:
+    """Server-wide counters that INFO reports."""
+
+    def __init__(self):
+        self.total_commands = 0
+        self.total_connections = 0
+        self.rejected_connections = 0
+        self.total_error_replies = 0
+        self.error_counts = {}
+        self.net_input_bytes = 0
+        self.net_output_bytes = 0
+
+    def count_error(self, message: str) -> None:
+        """Count one error reply under its code, as INFO errorstats does."""
+        self.total_error_replies += 1
+        code = message.split(" ", 1)[0]
+        self.error_counts[code] = self.error_counts.get(code, 0) + 1
+
+
+class Engine:
+    """The server's state and its command dispatcher (sans-IO)."""
+
+    def __init__(self, config, clock=None):
+        self.config = config
+        self._clock = clock or (lambda: int(time.time() * 1000))
+        self._now = self._clock()
+        self.keyspace_stats = KeyspaceStats()
+        self.stats = ServerStats()
+        self.dbs = [Database(i, self.now, self.keyspace_stats, self._on_expire)
+                    for i in range(config.databases)]
+        self.clients = {}
+        self._next_client_id = 1
+        self.dirty = 0
+        self.start_time = time.time()
+        # Callables the server layer installs: propagate(db_index, argv),
+        # key_event(db, event, key), shutdown(flags) ...
+        self.propagators = []
+        self.keyspace_listeners = []
+        self.hooks = {}
+
+    # ---- time --------------------------------------------------------------------------
+
+    def now(self) -> int:
+        """Current Unix time in ms, cached per event-loop batch as Redis caches mstime."""
+        return self._now
+
+    def tick(self) -> None:
+        """Refresh the cached clock (the server calls it before each batch of commands)."""
+        self._now = self._clock()
+
+    # ---- clients -----------------------------------------------------------------------
+
+    def auth_required(self) -> bool:
+        """True when a password is set and new clients must AUTH first."""
+        return bool(self.config.requirepass)
+
+    def new_client(self, conn=None, addr: str = "", laddr: str = "", fd: int = -1) -> Client:
+        """Create and register the state of a new client connection."""
+        client = Client(self, self._next_client_id, conn, addr, laddr, fd)
+        self._next_client_id += 1
+        self.clients[client.id] = client
+        self.stats.total_connections += 1
+        return client
+
+    def remove_client(self, client: Client) -> None:
+        """Forget a client that disconnected."""
+        self.clients.pop(client.id, None)
+
+    # ---- writes' bookkeeping ------------------------------------------------------------
+
+    def key_modified(self, db: Database, key: bytes, event: str = None, count: int = 1) -> None:
+        """Record a write to ``key``: dirty counter, listeners (WATCH, events, tracking)."""
+        self.dirty += count
+        for listener in self.keyspace_listeners:
+            listener(db, key, event)
+
+    def _on_expire(self, db: Database, key: bytes) -> None:
+        self.propagate(db.id, [b"DEL", key])
+        for listener in self.keyspace_listeners:
+            listener(db, key, "expired")
+
+    def propagate(self, db_index: int, argv: list) -> None:
+        """Hand a write to the AOF and replicas (whoever registered a propagator)."""
+        for propagator in self.propagators:
+            propagator(db_index, argv)
+
+    # ---- dispatch ----------------------------------------------------------------------
+
+    def execute(self, client: Client, argv: list):
+        """Run one command for ``client`` and return its reply value."""
+        spec = COMMANDS.get(argv[0].lower().decode("latin-1"))
+        if spec is None:
+            return self._reject(None, unknown_command_error(argv))
+        if spec.subcommands:
+            if len(argv) < 2:
+                return self._reject(spec, arity_error(spec.name))
+            sub = spec.subcommands.get(argv[1].lower().decode("latin-1"))
+            if sub is None:
+                return self._reject(spec, ReplyError(
+                    "ERR unknown subcommand '%s'. Try %s HELP." % (
+                        argv[1].decode("utf-8", "surrogateescape")[:128], spec.name.upper())))
+            spec = sub
+        arity = spec.arity
+        if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
+            return self._reject(spec, arity_error(spec.name))
+        if not client.authenticated and not spec.no_auth:
+            return self._reject(spec, ReplyError(NOAUTH))
+        return self.call(client, spec, argv)
+
+    def call(self, client: Client, spec, argv: list):
+        """Run an already-validated command: handler, stats, propagation."""
+        dirty_before = self.dirty
+        started = time.perf_counter_ns()
+        try:
+            reply = spec.handler(client, argv)
+        except ReplyError as exc:
+            reply = exc
+            spec.failed_calls += 1
+            self.stats.count_error(exc.message)
+        except Exception:  # a bug must not take the server down
+            log.error("command %s raised:\n%s", spec.name, traceback.format_exc())
+            reply = ReplyError("ERR internal error while running '%s'" % spec.name)
+            spec.failed_calls += 1
+            self.stats.count_error(reply.message)
+        spec.calls += 1
+        spec.usec += (time.perf_counter_ns() - started) // 1000
+        self.stats.total_commands += 1
+        client.last_cmd = spec.name
+        if self.dirty != dirty_before and spec.is_write:
+            replacement = client.propagate_argv
+            if replacement is not None:
+                client.propagate_argv = None
+                self.propagate(client.db.id, replacement)
+            elif self.propagators:
+                self.propagate(client.db.id, argv)
+        return reply
+
+    def _reject(self, spec, error: ReplyError) -> ReplyError:
+        if spec is not None:
+            spec.rejected_calls += 1
+        self.stats.count_error(error.message)
+        return error

@@ -1,0 +1,1 @@
+"""RESP bytes <-> Python values, without sockets or asyncio (sans-IO)."""

@@ -1,0 +1,243 @@
+"""RequestParser: client bytes -> complete commands (lists of bytes arguments).
+
+Sans-IO: ``feed(data)`` returns every command that is now complete. Multibulk
+(``*N\\r\\n$len\\r\\n...``) and inline (telnet-style) requests are both understood, with
+Redis's limits and Redis's exact protocol error texts.
+
+Two paths produce the same commands:
+
+* the fast path splits the whole buffer on CRLF once and walks the pieces, checking each
+  declared bulk length against the piece it names; anything unusual (a CRLF inside a
+  bulk, a partial command, an odd header, inline input) hands over to
+* the slow path, a byte-position state machine that mirrors Redis's
+  ``processMultibulkBuffer``/``processInlineBuffer`` and keeps its place across feeds,
+  so a huge bulk that arrives in pieces is never re-scanned and a bulk that is declared
+  but never sent allocates nothing up front.
+
+After a protocol error, ``error`` holds the message (``Protocol error: ...``); the
+commands parsed before the error are still returned, and the caller should reply with the
+error and close the connection, as Redis does.
+"""
+
+from ember.protocol.numbers import parse_int
+
+INLINE_MAX = 64 * 1024
+INT_MAX = (1 << 31) - 1
+DEFAULT_MAX_BULK = 512 * 1024 * 1024
+UNAUTH_MAX_ARGS = 10
+UNAUTH_MAX_BULK = 16384
+
+# Header lookup tables for the fast path: a dict hit replaces int() and its validation.
+_COUNTS = {b"*%d" % i: i for i in range(1, 1025)}
+_LENGTHS = {b"$%d" % i: i for i in range(0, 65536)}
+
+
+class ProtocolError(Exception):
+    """Raised internally; surfaces as :attr:`RequestParser.error`."""
+
+
+def split_inline(line: bytes):
+    """Split an inline request as Redis's sdssplitargs does; None if quotes are unbalanced."""
+    line = line.split(b"\x00", 1)[0]  # Redis parses a C string: NUL ends the line
+    args = []
+    i = 0
+    n = len(line)
+    while True:
+        while i < n and line[i] in b" \n\r\t\v\f\x00":
+            i += 1
+        if i >= n:
+            return args
+        current = bytearray()
+        in_double = in_single = False
+        while True:
+            if i >= n:
+                if in_double or in_single:
+                    return None
+                break
+            c = line[i]
+            if in_double:
+                if (c == 0x5C and i + 3 < n and line[i + 1] == 0x78
+                        and _is_hex(line[i + 2]) and _is_hex(line[i + 3])):
+                    current.append(int(line[i + 2:i + 4], 16))
+                    i += 3
+                elif c == 0x5C and i + 1 < n:
+                    i += 1
+                    current.append(_ESCAPES.get(line[i], line[i]))
+                elif c == 0x22:
+                    if i + 1 < n and line[i + 1] not in b" \n\r\t\v\f\x00":
+                        return None
+                    i += 1
+                    break
+                else:
+                    current.append(c)
+            elif in_single:
+                if c == 0x5C and i + 1 < n and line[i + 1] == 0x27:
+                    i += 1
+                    current.append(0x27)
+                elif c == 0x27:
+                    if i + 1 < n and line[i + 1] not in b" \n\r\t\v\f\x00":
+                        return None
+                    i += 1
+                    break
+                else:
+                    current.append(c)
+            else:
+                if c in b" \n\r\t\x00":
+                    i += 1
+                    break
+                if c == 0x22:
+                    in_double = True
+                elif c == 0x27:
+                    in_single = True
+                else:
+                    current.append(c)
+            i += 1
+        args.append(bytes(current))
+
+
+_ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
+
+
+def _is_hex(c: int) -> bool:
+    return c in b"0123456789abcdefABCDEF"
+
+
+class RequestParser:
+    """Incremental request parser for one client connection."""
+
+    __slots__ = ("_buf", "_args", "_argc_left", "_bulklen", "error", "max_bulk",
+                 "unauthenticated")
+
+    def __init__(self, max_bulk: int = DEFAULT_MAX_BULK):
+        self._buf = bytearray()
+        self._args = []
+        self._argc_left = 0
+        self._bulklen = -1
+        self.error = None
+        self.max_bulk = max_bulk
+        # When True, Redis 7's pre-AUTH limits apply (10 arguments, 16 KB bulks).
+        self.unauthenticated = False
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet part of a complete command (the query buffer)."""
+        return len(self._buf)
+
+    def feed(self, data: bytes) -> list:
+        """Add received bytes; return the list of commands that became complete."""
+        if self.error is not None:
+            return []
+        if not self._buf and not self._argc_left and data[:1] == b"*" \
+                and not self.unauthenticated:
+            commands, consumed = self._fast(data)
+            if consumed == len(data):
+                return commands
+            self._buf += data[consumed:] if consumed else data
+        else:
+            commands = []
+            self._buf += data
+        self._slow(commands)
+        return commands
+
+    @staticmethod
+    def _fast(data: bytes):
+        """Parse whole well-formed multibulk commands; return (commands, bytes consumed)."""
+        parts = data.split(b"\r\n")
+        last = len(parts) - 1  # parts[last] is whatever follows the final CRLF
+        i = 0
+        commands = []
+        counts = _COUNTS
+        lengths = _LENGTHS
+        while i < last:
+            argc = counts.get(parts[i])
+            if argc is None:
+                break
+            end = i + 1 + 2 * argc
+            if end > last:
+                break
+            args = parts[i + 2:end:2]
+            if list(map(lengths.get, parts[i + 1:end:2])) != list(map(len, args)):
+                break
+            commands.append(args)
+            i = end
+        if i == last and not parts[last]:
+            return commands, len(data)
+        return commands, sum(map(len, parts[:i])) + 2 * i
+
+    def _slow(self, commands: list) -> None:
+        buf = self._buf
+        pos = 0
+        size = len(buf)
+        try:
+            while pos < size or self._argc_left:
+                if not self._argc_left:
+                    if buf[pos] == 0x2A:  # '*'
+                        nl = buf.find(b"\r", pos)
+                        if nl < 0:
+                            if size - pos > INLINE_MAX:
+                                raise ProtocolError("Protocol error: too big mbulk count string")
+                            break
+                        if nl > size - 2:
+                            break
+                        count = parse_int(bytes(buf[pos + 1:nl]))
+                        if count is None or count > INT_MAX:
+                            raise ProtocolError("Protocol error: invalid multibulk length")
+                        if count > UNAUTH_MAX_ARGS and self.unauthenticated:
+                            raise ProtocolError(
+                                "Protocol error: unauthenticated multibulk length")
+                        pos = nl + 2
+                        if count > 0:
+                            self._argc_left = count
+                            self._args = []
+                        continue
+                    nl = buf.find(b"\n", pos)
+                    if nl < 0:
+                        if size - pos > INLINE_MAX:
+                            raise ProtocolError("Protocol error: too big inline request")
+                        break
+                    end = nl - 1 if nl > pos and buf[nl - 1] == 0x0D else nl
+                    argv = split_inline(bytes(buf[pos:end]))
+                    if argv is None:
+                        raise ProtocolError("Protocol error: unbalanced quotes in request")
+                    pos = nl + 1
+                    if argv:
+                        commands.append(argv)
+                        if self.unauthenticated:
+                            break
+                    continue
+                # Inside a multibulk: read bulk headers and payloads.
+                if self._bulklen < 0:
+                    nl = buf.find(b"\r", pos)
+                    if nl < 0:
+                        if size - pos > INLINE_MAX:
+                            raise ProtocolError("Protocol error: too big bulk count string")
+                        break
+                    if nl > size - 2:
+                        break
+                    if buf[pos] != 0x24:  # '$'
+                        raise ProtocolError(
+                            "Protocol error: expected '$', got '%s'" % chr(buf[pos]))
+                    length = parse_int(bytes(buf[pos + 1:nl]))
+                    if length is None or length < 0 or length > self.max_bulk:
+                        raise ProtocolError("Protocol error: invalid bulk length")
+                    if length > UNAUTH_MAX_BULK and self.unauthenticated:
+                        raise ProtocolError("Protocol error: unauthenticated bulk length")
+                    pos = nl + 2
+                    self._bulklen = length
+                if size - pos < self._bulklen + 2:
+                    break
+                self._args.append(bytes(buf[pos:pos + self._bulklen]))
+                pos += self._bulklen + 2
+                self._bulklen = -1
+                self._argc_left -= 1
+                if not self._argc_left:
+                    commands.append(self._args)
+                    self._args = []
+                    if self.unauthenticated:
+                        break  # the caller runs it (maybe AUTH) before parsing on
+        except ProtocolError as exc:
+            self.error = str(exc)
+            buf.clear()
+            return
+        if pos:
+            del buf[:pos]

@@ -1,0 +1,214 @@
+"""Server: listening sockets, admission of clients, and the periodic cron (``hz``).
+
+The cron does what Redis's serverCron does that ember needs: budgeted active expiry,
+shrinking of dicts emptied by deletions, client timeouts and output-limit checks. It
+runs on the event loop between batches, so it never interleaves with a command.
+"""
+
+import asyncio
+import ipaddress
+import logging
+import os
+import signal
+import sys
+import time
+
+from ember.commands import load_all
+from ember.commands.engine import Engine
+
+log = logging.getLogger("ember")
+
+PROTECTED_MODE_DENIED = (
+    "DENIED Redis is running in protected mode because protected mode is enabled and no "
+    "password is set for the default user. In this mode connections are only accepted "
+    "from the loopback interface. If you want to connect from external computers to "
+    "Redis you may adopt one of the following solutions: 1) Just disable protected mode "
+    "sending the command 'CONFIG SET protected-mode no' from the loopback interface by "
+    "connecting to Redis from the same host the server is running, however MAKE SURE "
+    "Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to "
+    "make this change permanent. 2) Alternatively you can just disable the protected "
+    "mode by editing the Redis configuration file, and setting the protected mode option "
+    "to 'no', and then restarting the server. 3) If you started the server manually just "
+    "for testing, restart it with the '--protected-mode no' option. 4) Set up an "
+    "authentication password for the default user. NOTE: You only need to do one of the "
+    "above things in order for the server to start accepting connections from the "
+    "outside.")
+
+MAX_CLIENTS_ERROR = "ERR max number of clients reached"
+
+# Active expiry may use this share of each cron period (Redis: 25%).
+_EXPIRE_CPU_SHARE = 0.25
+_EXPIRE_CHUNK = 200
+
+
+class Server:
+    """Owns the engine, the listeners and the cron."""
+
+    def __init__(self, config, engine: Engine = None):
+        load_all()
+        self.config = config
+        self.engine = engine or Engine(config)
+        self.engine.hooks["server"] = self
+        self.connections = set()
+        self.listeners = []
+        self.loop = None
+        self.stopped = None
+        self.bind_explicit = False
+        self._cron_handle = None
+        self.shutdown_hooks = []
+
+    # ---- start and stop ----------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the listening sockets and start the cron."""
+        from ember.server.connection import Connection
+
+        self.loop = asyncio.get_running_loop()
+        self.stopped = asyncio.Event()
+        hosts = [h.lstrip("-") for h in self.config.bind] or ["127.0.0.1"]
+        optional = {h.lstrip("-") for h in self.config.bind if h.startswith("-")}
+        for host in hosts:
+            try:
+                listener = await self.loop.create_server(
+                    lambda: Connection(self), host, self.config.port,
+                    backlog=self.config.tcp_backlog, reuse_address=True)
+            except OSError as exc:
+                if host in optional:
+                    continue
+                raise OSError(f"Could not create server TCP listening socket "
+                              f"{host}:{self.config.port}: {exc.strerror}") from exc
+            self.listeners.append(listener)
+        if self.config.port == 0 and self.listeners:
+            self.config.set("port", [str(self.bound_port())])
+        self._schedule_cron()
+
+    def bound_port(self) -> int:
+        """The TCP port actually bound (useful with ``--port 0``)."""
+        return self.listeners[0].sockets[0].getsockname()[1]
+
+    async def serve_until_stopped(self) -> None:
+        """Run until :meth:`request_shutdown` is called."""
+        await self.stopped.wait()
+        for listener in self.listeners:
+            listener.close()
+        for conn in list(self.connections):
+            conn.abort()
+
+    def request_shutdown(self, reason: str = "") -> None:
+        """Stop serving (SIGTERM, SIGINT, SHUTDOWN)."""
+        if reason:
+            log.warning("%s", reason)
+        for hook in self.shutdown_hooks:
+            hook()
+        if self.stopped is not None:
+            self.stopped.set()
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM and SIGINT shut the server down cleanly."""
+        if sys.platform == "win32":
+            return
+        for signum, name in ((signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "SIGINT")):
+            self.loop.add_signal_handler(
+                signum, self.request_shutdown,
+                f"Received {name} scheduling shutdown...")
+
+    # ---- clients -----------------------------------------------------------------------
+
+    def admission_error(self, peer):
+        """Why a new connection from ``peer`` must be refused, or None."""
+        if len(self.connections) >= self.config.maxclients:
+            return MAX_CLIENTS_ERROR
+        if (self.config.protected_mode and not self.config.requirepass
+                and not self.bind_explicit and not _is_loopback(peer)):
+            return PROTECTED_MODE_DENIED
+        return None
+
+    def client_gone(self, client) -> None:
+        """A connection closed: drop its client state."""
+        self.engine.remove_client(client)
+
+    def check_output_limits(self, conn) -> None:
+        """Close a client whose unsent output exceeds client-output-buffer-limit."""
+        limits = getattr(self.config, "client_output_buffer_limit", None)
+        if not limits:
+            return
+        kind = "pubsub" if (conn.client.subscriptions or conn.client.psubscriptions
+                            or conn.client.ssubscriptions) else "normal"
+        hard, soft, soft_seconds = limits.get(kind, (0, 0, 0))
+        size = conn.output_buffer_size()
+        if hard and size > hard:
+            self._drop_for_output(conn, kind)
+            return
+        if soft and size > soft:
+            now = time.monotonic()
+            if conn.soft_limit_since is None:
+                conn.soft_limit_since = now
+            elif now - conn.soft_limit_since >= soft_seconds:
+                self._drop_for_output(conn, kind)
+        else:
+            conn.soft_limit_since = None
+
+    def _drop_for_output(self, conn, kind: str) -> None:
+        log.warning("Client id=%s scheduled to be closed ASAP for overcoming of output "
+                    "buffer limits.", conn.client.id)
+        self.engine.stats.client_output_limit_disconnections = getattr(
+            self.engine.stats, "client_output_limit_disconnections", 0) + 1
+        conn.abort()
+
+    def log_warning(self, message: str) -> None:
+        """Log at warning level (Redis's '#' lines)."""
+        log.warning("%s", message)
+
+    # ---- cron --------------------------------------------------------------------------
+
+    def _schedule_cron(self) -> None:
+        self._cron_handle = self.loop.call_later(1.0 / self.config.hz, self._cron)
+
+    def _cron(self) -> None:
+        try:
+            self.cron_once()
+        except Exception:  # the cron must keep running whatever a step does
+            log.exception("cron step failed")
+        self._schedule_cron()
+
+    def cron_once(self) -> None:
+        """One cron period: active expiry within its time budget, dict shrinking."""
+        engine = self.engine
+        engine.tick()
+        budget = _EXPIRE_CPU_SHARE / self.config.hz
+        deadline = time.perf_counter() + budget
+        for db in engine.dbs:
+            if not db.expires:
+                continue
+            while time.perf_counter() < deadline:
+                if db.active_expire(_EXPIRE_CHUNK) < _EXPIRE_CHUNK:
+                    break
+            if time.perf_counter() >= deadline:
+                break
+        for db in engine.dbs:
+            db.shrink_if_sparse()
+        for hook in engine.hooks.get("cron", ()):
+            hook()
+        timeout = self.config.timeout
+        if timeout:
+            now = time.time()
+            for conn in list(self.connections):
+                client = conn.client
+                if (client is not None and not client.blocked and not client.subscriptions
+                        and not client.psubscriptions
+                        and now - client.last_interaction > timeout):
+                    conn.close()
+
+
+def _is_loopback(peer) -> bool:
+    if not peer or isinstance(peer, str):
+        return True
+    try:
+        return ipaddress.ip_address(peer[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def pid() -> int:
+    """This process's id (for INFO and the banner)."""
+    return os.getpid()

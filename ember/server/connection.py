@@ -1,0 +1,176 @@
+"""Connection: one client's socket, as an ``asyncio.Protocol``.
+
+``data_received`` feeds the parser, runs every complete command synchronously and writes
+all replies of the batch with one ``transport.write``; commands are atomic because nothing
+awaits between them. When the transport's buffer passes its high-water mark
+(``pause_writing``), execution stops and reading pauses until the client drains; commands
+already parsed wait in ``pending``. A protocol error is answered and the connection closed,
+as Redis does.
+"""
+
+import asyncio
+import time
+
+from ember.protocol.encoder import ENCODERS_RESP2, ENCODERS_RESP3, error_bytes
+from ember.protocol.parser import RequestParser
+
+# Flush the batch's replies early once they pass this size, so a long pipeline of big
+# replies cannot build an unbounded reply list before the transport pushes back.
+_FLUSH_BYTES = 1 << 20
+
+
+class Connection(asyncio.Protocol):
+    """The network side of one client."""
+
+    def __init__(self, server):
+        self.server = server
+        self.engine = server.engine
+        self.transport = None
+        self.client = None
+        self.parser = None
+        self.pending = []
+        self.paused = False
+        self.closing = False
+        self.soft_limit_since = None
+
+    # ---- asyncio callbacks -------------------------------------------------------------
+
+    def connection_made(self, transport):
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        peer = transport.get_extra_info("peername") or ("", 0)
+        local = transport.get_extra_info("sockname") or ("", 0)
+        addr = _format_addr(peer)
+        laddr = _format_addr(local)
+        fd = sock.fileno() if sock is not None else -1
+        refusal = self.server.admission_error(peer)
+        if refusal is not None:
+            self.engine.stats.rejected_connections += 1
+            transport.write(error_bytes(refusal))
+            transport.close()
+            self.closing = True
+            return
+        self.client = self.engine.new_client(self, addr, laddr, fd)
+        self.parser = RequestParser(self.server.config.proto_max_bulk_len)
+        self.parser.unauthenticated = not self.client.authenticated
+        self.server.connections.add(self)
+
+    def connection_lost(self, exc):
+        self.closing = True
+        self.server.connections.discard(self)
+        if self.client is not None:
+            self.server.client_gone(self.client)
+
+    def pause_writing(self):
+        self.paused = True
+        self.transport.pause_reading()
+
+    def resume_writing(self):
+        self.paused = False
+        if self.closing:
+            return
+        self.transport.resume_reading()
+        if self.pending:
+            commands, self.pending = self.pending, []
+            self.run_commands(commands)
+
+    def data_received(self, data):
+        if self.closing:
+            return
+        client = self.client
+        client.last_interaction = time.time()
+        self.engine.stats.net_input_bytes += len(data)
+        parser = self.parser
+        commands = parser.feed(data)
+        if self.pending:
+            self.pending.extend(commands)
+            commands = []
+        while commands:
+            self.run_commands(commands)
+            # Before AUTH the parser hands over one command at a time (Redis applies the
+            # pre-AUTH limits command by command), so ask it for the next one.
+            if not parser.unauthenticated or self.closing or self.pending:
+                break
+            parser.unauthenticated = not client.authenticated
+            commands = parser.feed(b"")
+        self._answer_protocol_error()
+        if self.closing:
+            return
+        if parser.buffered > self.server.config.client_query_buffer_limit:
+            self.server.log_warning("Closing client that reached max query buffer length")
+            self.close()
+
+    # ---- running commands --------------------------------------------------------------
+
+    def run_commands(self, commands: list) -> None:
+        """Execute parsed commands in order, writing their replies in one batch."""
+        engine = self.engine
+        engine.tick()
+        client = self.client
+        execute = engine.execute
+        out = []
+        size = 0
+        for index, argv in enumerate(commands):
+            reply = execute(client, argv)
+            if client.reply_mode == "on":
+                encoded = (ENCODERS_RESP3 if client.resp == 3 else ENCODERS_RESP2)[
+                    type(reply)](reply)
+                out.append(encoded)
+                size += len(encoded)
+            elif client.reply_mode == "skip":
+                client.reply_mode = "on"
+            if client.close_after_reply:
+                self.pending = []
+                break
+            if size > _FLUSH_BYTES:
+                self.write(b"".join(out))
+                out = []
+                size = 0
+                if self.paused or self.closing:
+                    self.pending = commands[index + 1:]
+                    break
+        if out:
+            self.write(b"".join(out))
+        if client.close_after_reply:
+            self.close()
+        self._answer_protocol_error()
+
+    def _answer_protocol_error(self) -> None:
+        """After the commands before it ran, reply to a protocol error and close."""
+        if self.parser.error is not None and not self.pending and not self.closing:
+            self.write(b"-ERR " + self.parser.error.encode() + b"\r\n")
+            self.close()
+
+    # ---- output ------------------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        """Send bytes to the client, enforcing the output buffer limits."""
+        if self.closing:
+            return
+        self.engine.stats.net_output_bytes += len(data)
+        self.transport.write(data)
+        self.server.check_output_limits(self)
+
+    def output_buffer_size(self) -> int:
+        """Bytes written but not yet sent to the client."""
+        return self.transport.get_write_buffer_size() if self.transport else 0
+
+    def close(self) -> None:
+        """Close after the pending output is flushed."""
+        if not self.closing:
+            self.closing = True
+            self.transport.close()
+
+    def abort(self) -> None:
+        """Close now, dropping pending output (output limits, CLIENT KILL)."""
+        self.closing = True
+        self.transport.abort()
+
+
+def _format_addr(addr) -> str:
+    if not addr:
+        return ""
+    if isinstance(addr, str):  # unix socket
+        return addr
+    host, port = addr[0], addr[1]
+    return f"{host}:{port}"

@@ -1,0 +1,1 @@
+"""The keyspace engine: databases, value types, expiry. No RESP, no asyncio."""

@@ -1,0 +1,205 @@
+"""Database: one numbered keyspace (key -> value) with expiry deadlines.
+
+Every read and write of a key goes through :meth:`Database.lookup` (or the typed helpers
+built on it), which does in one place what Redis's lookupKey does: lazy expiry, the
+access-time touch for OBJECT IDLETIME / LRU, and the keyspace hit/miss counters.
+
+Values are plain Python objects: ``bytes`` (or ``bytearray`` once APPEND/SETRANGE made the
+string mutable) for strings, and the classes in :mod:`ember.storage.types` for the rest.
+Deadlines are absolute Unix milliseconds in ``expires``; :mod:`ember.storage.expiry`
+keeps the deadline-ordered index that active expiry walks.
+
+No RESP, no asyncio: the clock is injected (``clock()`` returns Unix ms) so that tests
+can move time by hand.
+"""
+
+import sys
+
+from ember.errors import WRONGTYPE, ReplyError
+from ember.storage.expiry import ExpiryIndex
+
+_STRING_TYPES = (bytes, bytearray)
+
+
+class KeyspaceStats:
+    """Counters shared by every database of a server (INFO stats)."""
+
+    __slots__ = ("hits", "misses", "expired", "expired_stale_perc", "expire_cycle_ms")
+
+    def __init__(self):
+        self.hits = 0
+        self.misses = 0
+        self.expired = 0
+        self.expired_stale_perc = 0.0
+        self.expire_cycle_ms = 0
+
+
+class Database:
+    """A numbered keyspace. ``data`` maps key -> value; ``expires`` maps key -> deadline ms."""
+
+    __slots__ = ("id", "data", "expires", "access", "index", "clock", "stats",
+                 "on_expire", "touching", "avg_ttl")
+
+    def __init__(self, db_id: int, clock, stats: KeyspaceStats = None, on_expire=None):
+        self.id = db_id
+        self.data = {}
+        self.expires = {}
+        # Last access time (Unix seconds) per key, for OBJECT IDLETIME and LRU.
+        self.access = {}
+        self.index = ExpiryIndex()
+        self.clock = clock
+        self.stats = stats or KeyspaceStats()
+        # Called as on_expire(db, key) when a key is removed because its TTL passed, so
+        # that the server can propagate a DEL and send the `expired` event.
+        self.on_expire = on_expire
+        # False while a client with CLIENT NO-TOUCH runs a command.
+        self.touching = True
+        self.avg_ttl = 0
+
+    # ---- the lookup path -------------------------------------------------------------
+
+    def lookup(self, key: bytes):
+        """Return the live value at ``key`` or None, expiring it lazily; counts a hit/miss."""
+        value = self.data.get(key)
+        if value is None:
+            self.stats.misses += 1
+            return None
+        if self.expires and key in self.expires and self.expires[key] <= self.clock():
+            self.expire_key(key)
+            self.stats.misses += 1
+            return None
+        self.stats.hits += 1
+        if self.touching:
+            self.access[key] = self.clock() // 1000
+        return value
+
+    def lookup_write(self, key: bytes):
+        """Like :meth:`lookup` for a command about to modify the key: no hit/miss count."""
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if self.expires and key in self.expires and self.expires[key] <= self.clock():
+            self.expire_key(key)
+            return None
+        if self.touching:
+            self.access[key] = self.clock() // 1000
+        return value
+
+    def peek(self, key: bytes):
+        """Return the live value without touching it or counting (OBJECT, TYPE-free peeks)."""
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if self.expires and key in self.expires and self.expires[key] <= self.clock():
+            self.expire_key(key)
+            return None
+        return value
+
+    def get_string(self, key: bytes):
+        """The string at ``key`` (bytes/bytearray) or None; WRONGTYPE for other types."""
+        value = self.lookup(key)
+        if value is None or type(value) in _STRING_TYPES:
+            return value
+        raise ReplyError(WRONGTYPE)
+
+    def get_typed(self, key: bytes, cls, write: bool = False):
+        """The value at ``key`` if it is a ``cls`` (None if absent); WRONGTYPE otherwise."""
+        value = self.lookup_write(key) if write else self.lookup(key)
+        if value is None or type(value) is cls:
+            return value
+        raise ReplyError(WRONGTYPE)
+
+    def exists(self, key: bytes) -> bool:
+        """True if ``key`` holds a live value (no hit/miss count, no touch)."""
+        return self.peek(key) is not None
+
+    # ---- writes ----------------------------------------------------------------------
+
+    def set(self, key: bytes, value, keep_ttl: bool = False) -> None:
+        """Store ``value`` at ``key``; any TTL is cleared unless ``keep_ttl``."""
+        self.data[key] = value
+        if not keep_ttl and self.expires and key in self.expires:
+            del self.expires[key]
+        if self.touching:
+            self.access[key] = self.clock() // 1000
+
+    def delete(self, key: bytes) -> bool:
+        """Remove ``key`` (live or logically expired); True if a live key was removed."""
+        if key not in self.data:
+            return False
+        live = not (key in self.expires and self.expires[key] <= self.clock())
+        self._remove(key)
+        return live
+
+    def _remove(self, key: bytes) -> None:
+        del self.data[key]
+        self.expires.pop(key, None)
+        self.access.pop(key, None)
+
+    def expire_key(self, key: bytes) -> None:
+        """Remove a key whose deadline has passed, and report it as expired."""
+        self._remove(key)
+        self.stats.expired += 1
+        if self.on_expire is not None:
+            self.on_expire(self, key)
+
+    # ---- TTLs -----------------------------------------------------------------------
+
+    def set_expire(self, key: bytes, deadline_ms: int) -> None:
+        """Give a live key an absolute deadline (Unix ms)."""
+        self.expires[key] = deadline_ms
+        self.index.add(deadline_ms, key)
+
+    def get_expire(self, key: bytes):
+        """The key's deadline in Unix ms, or None if it has none."""
+        return self.expires.get(key)
+
+    def persist(self, key: bytes) -> bool:
+        """Drop the key's TTL; True if it had one."""
+        return self.expires.pop(key, None) is not None
+
+    # ---- whole-keyspace operations ---------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def flush(self) -> None:
+        """Remove every key."""
+        self.data = {}
+        self.expires = {}
+        self.access = {}
+        self.index = ExpiryIndex()
+
+    def swap_contents(self, other: "Database") -> None:
+        """Exchange keys, TTLs and indexes with ``other`` (SWAPDB)."""
+        for name in ("data", "expires", "access", "index", "avg_ttl"):
+            mine = getattr(self, name)
+            setattr(self, name, getattr(other, name))
+            setattr(other, name, mine)
+
+    def active_expire(self, budget_keys: int) -> int:
+        """Remove up to ``budget_keys`` keys whose deadline has passed; return how many."""
+        now = self.clock()
+        removed = 0
+        expires = self.expires
+        for deadline, key in self.index.pop_due(now, budget_keys):
+            if expires.get(key) == deadline:
+                self.expire_key(key)
+                removed += 1
+        self.index.compact_if_stale(expires)
+        return removed
+
+    def shrink_if_sparse(self) -> None:
+        """Rebuild dicts whose tables are mostly empty after deletions, returning memory."""
+        for name in ("data", "expires", "access"):
+            table = getattr(self, name)
+            allocated = sys.getsizeof(table)
+            if allocated > 65536 and allocated > 8 * (64 * len(table) + 1024):
+                setattr(self, name, dict(table))
+
+    def idle_seconds(self, key: bytes) -> int:
+        """Seconds since the key was last read or written (OBJECT IDLETIME)."""
+        last = self.access.get(key)
+        if last is None:
+            return 0
+        return max(0, self.clock() // 1000 - last)

@@ -1,0 +1,1 @@
+"""One module per value type; each class knows nothing of RESP."""
