@@ -9,15 +9,18 @@ touches sockets, so it can be driven directly from tests, scripts and the AOF lo
 import logging
 import time
 import traceback
+from time import perf_counter_ns
 
 from ember.commands.context import Client
 from ember.commands.registry import COMMANDS
 from ember.errors import NOAUTH, ReplyError
-from ember.storage.keyspace import Database, KeyspaceStats
+from ember.storage.keyspace import Database, KeyspaceStats, TimeCache
 
 log = logging.getLogger("ember")
 
 _UNKNOWN_ARGS_LIMIT = 128
+# Raw command-name bytes -> spec, so the common names skip lower() and decode().
+_SPEC_CACHE = {}
 
 
 def unknown_command_error(argv: list) -> ReplyError:
@@ -41,13 +44,22 @@ class ServerStats:
     """Server-wide counters that INFO reports."""
 
     def __init__(self):
-        self.total_commands = 0
         self.total_connections = 0
         self.rejected_connections = 0
         self.total_error_replies = 0
         self.error_counts = {}
         self.net_input_bytes = 0
         self.net_output_bytes = 0
+
+    @property
+    def total_commands(self) -> int:
+        """Commands executed (INFO total_commands_processed): the sum of every spec's calls."""
+        total = 0
+        for spec in COMMANDS.values():
+            total += spec.calls
+            for sub in spec.subcommands.values():
+                total += sub.calls
+        return total
 
     def count_error(self, message: str) -> None:
         """Count one error reply under its code, as INFO errorstats does."""
@@ -62,10 +74,10 @@ class Engine:
     def __init__(self, config, clock=None):
         self.config = config
         self._clock = clock or (lambda: int(time.time() * 1000))
-        self._now = self._clock()
+        self.time = TimeCache(self._clock())
         self.keyspace_stats = KeyspaceStats()
         self.stats = ServerStats()
-        self.dbs = [Database(i, self.now, self.keyspace_stats, self._on_expire)
+        self.dbs = [Database(i, self.now, self.keyspace_stats, self._on_expire, self.time)
                     for i in range(config.databases)]
         self.clients = {}
         self._next_client_id = 1
@@ -81,11 +93,11 @@ class Engine:
 
     def now(self) -> int:
         """Current Unix time in ms, cached per event-loop batch as Redis caches mstime."""
-        return self._now
+        return self.time.ms
 
     def tick(self) -> None:
         """Refresh the cached clock (the server calls it before each batch of commands)."""
-        self._now = self._clock()
+        self.time.set(self._clock())
 
     # ---- clients -----------------------------------------------------------------------
 
@@ -127,9 +139,14 @@ class Engine:
 
     def execute(self, client: Client, argv: list):
         """Run one command for ``client`` and return its reply value."""
-        spec = COMMANDS.get(argv[0].lower().decode("latin-1"))
+        name = argv[0]
+        spec = _SPEC_CACHE.get(name)
         if spec is None:
-            return self._reject(None, unknown_command_error(argv))
+            spec = COMMANDS.get(name.lower().decode("latin-1"))
+            if spec is None:
+                return self._reject(None, unknown_command_error(argv))
+            if len(_SPEC_CACHE) < 4096:
+                _SPEC_CACHE[name] = spec
         if spec.subcommands:
             if len(argv) < 2:
                 return self._reject(spec, arity_error(spec.name))
@@ -149,7 +166,7 @@ class Engine:
     def call(self, client: Client, spec, argv: list):
         """Run an already-validated command: handler, stats, propagation."""
         dirty_before = self.dirty
-        started = time.perf_counter_ns()
+        started = perf_counter_ns()
         try:
             reply = spec.handler(client, argv)
         except ReplyError as exc:
@@ -161,18 +178,21 @@ class Engine:
             reply = ReplyError("ERR internal error while running '%s'" % spec.name)
             spec.failed_calls += 1
             self.stats.count_error(reply.message)
+        duration = (perf_counter_ns() - started) // 1000
         spec.calls += 1
-        spec.usec += (time.perf_counter_ns() - started) // 1000
-        self.stats.total_commands += 1
+        spec.usec += duration
         client.last_cmd = spec.name
         if self.dirty != dirty_before and spec.is_write:
-            replacement = client.propagate_argv
-            if replacement is not None:
-                client.propagate_argv = None
-                self.propagate(client.db.id, replacement)
-            elif self.propagators:
-                self.propagate(client.db.id, argv)
+            self._propagate_write(client, argv)
         return reply
+
+    def _propagate_write(self, client: Client, argv: list) -> None:
+        replacement = client.propagate_argv
+        if replacement is not None:
+            client.propagate_argv = None
+            self.propagate(client.db.id, replacement)
+        elif self.propagators:
+            self.propagate(client.db.id, argv)
 
     def _reject(self, spec, error: ReplyError) -> ReplyError:
         if spec is not None:

@@ -17,6 +17,7 @@ from ember.protocol.parser import RequestParser
 # Flush the batch's replies early once they pass this size, so a long pipeline of big
 # replies cannot build an unbounded reply list before the transport pushes back.
 _FLUSH_BYTES = 1 << 20
+REPLY_ON = "on"
 
 
 class Connection(asyncio.Protocol):
@@ -109,26 +110,29 @@ class Connection(asyncio.Protocol):
         client = self.client
         execute = engine.execute
         out = []
+        append = out.append
         size = 0
-        for index, argv in enumerate(commands):
+        index = 0
+        for argv in commands:
+            index += 1
             reply = execute(client, argv)
-            if client.reply_mode == "on":
-                encoded = (ENCODERS_RESP3 if client.resp == 3 else ENCODERS_RESP2)[
+            if client.reply_mode is REPLY_ON:
+                encoded = (ENCODERS_RESP2 if client.resp == 2 else ENCODERS_RESP3)[
                     type(reply)](reply)
-                out.append(encoded)
+                append(encoded)
                 size += len(encoded)
+                if size > _FLUSH_BYTES:
+                    self.write(b"".join(out))
+                    out.clear()
+                    size = 0
+                    if self.paused or self.closing:
+                        self.pending = commands[index:]
+                        break
             elif client.reply_mode == "skip":
-                client.reply_mode = "on"
+                client.reply_mode = REPLY_ON
             if client.close_after_reply:
                 self.pending = []
                 break
-            if size > _FLUSH_BYTES:
-                self.write(b"".join(out))
-                out = []
-                size = 0
-                if self.paused or self.closing:
-                    self.pending = commands[index + 1:]
-                    break
         if out:
             self.write(b"".join(out))
         if client.close_after_reply:

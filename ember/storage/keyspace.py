@@ -21,6 +21,26 @@ from ember.storage.expiry import ExpiryIndex
 _STRING_TYPES = (bytes, bytearray)
 
 
+class TimeCache:
+    """The server's cached clock, shared by the engine and every database.
+
+    Redis reads the clock once per command and caches it; ember refreshes this once per
+    batch of commands (``Engine.tick``). Reading two attributes is far cheaper on the hot
+    path than calling a clock function.
+    """
+
+    __slots__ = ("ms", "s")
+
+    def __init__(self, now_ms: int):
+        self.ms = now_ms
+        self.s = now_ms // 1000
+
+    def set(self, now_ms: int) -> None:
+        """Move the cached time to ``now_ms`` (Unix milliseconds)."""
+        self.ms = now_ms
+        self.s = now_ms // 1000
+
+
 class KeyspaceStats:
     """Counters shared by every database of a server (INFO stats)."""
 
@@ -38,10 +58,13 @@ class Database:
     """A numbered keyspace. ``data`` maps key -> value; ``expires`` maps key -> deadline ms."""
 
     __slots__ = ("id", "data", "expires", "access", "index", "clock", "stats",
-                 "on_expire", "touching", "avg_ttl")
+                 "on_expire", "touching", "avg_ttl", "time")
 
-    def __init__(self, db_id: int, clock, stats: KeyspaceStats = None, on_expire=None):
+    def __init__(self, db_id: int, clock, stats: KeyspaceStats = None, on_expire=None,
+                 time_cache: TimeCache = None):
         self.id = db_id
+        # ``clock()`` returns Unix ms; ``time`` is the same clock cached (see TimeCache).
+        self.time = time_cache or _LiveTime(clock)
         self.data = {}
         self.expires = {}
         # Last access time (Unix seconds) per key, for OBJECT IDLETIME and LRU.
@@ -64,13 +87,13 @@ class Database:
         if value is None:
             self.stats.misses += 1
             return None
-        if self.expires and key in self.expires and self.expires[key] <= self.clock():
+        if self.expires and key in self.expires and self.expires[key] <= self.time.ms:
             self.expire_key(key)
             self.stats.misses += 1
             return None
         self.stats.hits += 1
         if self.touching:
-            self.access[key] = self.clock() // 1000
+            self.access[key] = self.time.s
         return value
 
     def lookup_write(self, key: bytes):
@@ -78,11 +101,11 @@ class Database:
         value = self.data.get(key)
         if value is None:
             return None
-        if self.expires and key in self.expires and self.expires[key] <= self.clock():
+        if self.expires and key in self.expires and self.expires[key] <= self.time.ms:
             self.expire_key(key)
             return None
         if self.touching:
-            self.access[key] = self.clock() // 1000
+            self.access[key] = self.time.s
         return value
 
     def peek(self, key: bytes):
@@ -90,7 +113,7 @@ class Database:
         value = self.data.get(key)
         if value is None:
             return None
-        if self.expires and key in self.expires and self.expires[key] <= self.clock():
+        if self.expires and key in self.expires and self.expires[key] <= self.time.ms:
             self.expire_key(key)
             return None
         return value
@@ -121,13 +144,13 @@ class Database:
         if not keep_ttl and self.expires and key in self.expires:
             del self.expires[key]
         if self.touching:
-            self.access[key] = self.clock() // 1000
+            self.access[key] = self.time.s
 
     def delete(self, key: bytes) -> bool:
         """Remove ``key`` (live or logically expired); True if a live key was removed."""
         if key not in self.data:
             return False
-        live = not (key in self.expires and self.expires[key] <= self.clock())
+        live = not (key in self.expires and self.expires[key] <= self.time.ms)
         self._remove(key)
         return live
 
@@ -179,7 +202,7 @@ class Database:
 
     def active_expire(self, budget_keys: int) -> int:
         """Remove up to ``budget_keys`` keys whose deadline has passed; return how many."""
-        now = self.clock()
+        now = self.time.ms
         removed = 0
         expires = self.expires
         for deadline, key in self.index.pop_due(now, budget_keys):
@@ -202,4 +225,22 @@ class Database:
         last = self.access.get(key)
         if last is None:
             return 0
-        return max(0, self.clock() // 1000 - last)
+        return max(0, self.time.s - last)
+
+
+class _LiveTime:
+    """A TimeCache stand-in that reads a clock function on every access (databases made
+    without an engine, e.g. in unit tests)."""
+
+    __slots__ = ("_clock",)
+
+    def __init__(self, clock):
+        self._clock = clock
+
+    @property
+    def ms(self) -> int:
+        return self._clock()
+
+    @property
+    def s(self) -> int:
+        return self._clock() // 1000
