@@ -116,7 +116,7 @@ class Connection(asyncio.Protocol):
         for argv in commands:
             index += 1
             reply = execute(client, argv)
-            if client.reply_mode is REPLY_ON:
+            if client.reply_mode == REPLY_ON:
                 encoded = (ENCODERS_RESP2 if client.resp == 2 else ENCODERS_RESP3)[
                     type(reply)](reply)
                 append(encoded)
