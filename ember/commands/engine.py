@@ -147,7 +147,8 @@ class Engine:
                 return self._reject(None, unknown_command_error(argv))
             if len(_SPEC_CACHE) < 4096:
                 _SPEC_CACHE[name] = spec
-        if spec.subcommands:
+        # A container that has a handler of its own runs it when called alone (COMMAND).
+        if spec.subcommands and (len(argv) > 1 or spec.handler is None):
             if len(argv) < 2:
                 return self._reject(spec, arity_error(spec.name))
             sub = spec.subcommands.get(argv[1].lower().decode("latin-1"))
@@ -178,11 +179,11 @@ class Engine:
             reply = ReplyError("ERR internal error while running '%s'" % spec.name)
             spec.failed_calls += 1
             self.stats.count_error(reply.message)
-        duration = (perf_counter_ns() - started) // 1000
+        duration = perf_counter_ns() - started
         spec.calls += 1
-        spec.usec += duration
+        spec.nsec += duration
         client.last_cmd = spec.name
-        if self.dirty != dirty_before and spec.is_write:
+        if spec.is_write and self.dirty != dirty_before:
             self._propagate_write(client, argv)
         return reply
 

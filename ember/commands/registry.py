@@ -52,6 +52,9 @@ class CommandSpec:
     acl: tuple = ()
     # For commands whose keys cannot be found from first/last/step: argv -> key indexes.
     getkeys: object = None
+    # Optional Redis key specs (ember.commands.keyspecs.KeySpec ...) for COMMAND INFO and
+    # GETKEYSANDFLAGS; None means "derive one from first/last/step and the flags".
+    key_specs: tuple = None
     subcommands: dict = field(default_factory=dict)
     parent: "CommandSpec" = None
     # Hot-path booleans derived from flags.
@@ -60,7 +63,8 @@ class CommandSpec:
     denyoom: bool = False
     no_auth: bool = False
     calls: int = 0
-    usec: int = 0
+    # Time spent in the handler, in nanoseconds (INFO commandstats shows ``usec``).
+    nsec: int = 0
     rejected_calls: int = 0
     failed_calls: int = 0
 
@@ -73,6 +77,15 @@ class CommandSpec:
         self.is_readonly = "readonly" in self.flags
         self.denyoom = "denyoom" in self.flags
         self.no_auth = "no_auth" in self.flags
+
+    @property
+    def usec(self) -> int:
+        """Microseconds spent in the handler (INFO commandstats)."""
+        return self.nsec // 1000
+
+    @usec.setter
+    def usec(self, value: int) -> None:
+        self.nsec = value * 1000
 
     @property
     def display_name(self) -> str:
@@ -122,7 +135,7 @@ COMMANDS = {}
 
 def command(name: str, arity: int, flags: str = "", keys=(0, 0, 0), group: str = "generic",
             since: str = "1.0.0", summary: str = "", complexity: str = "", acl: str = "",
-            getkeys=None, container: bool = False):
+            getkeys=None, container: bool = False, key_specs=None):
     """Declare a command. Used as a decorator on its handler ``handler(ctx, argv)``."""
 
     def register(handler):
@@ -131,6 +144,7 @@ def command(name: str, arity: int, flags: str = "", keys=(0, 0, 0), group: str =
             last_key=keys[1], key_step=keys[2], group=group, handler=handler, since=since,
             summary=summary or (handler.__doc__ or "").strip().split("\n")[0],
             complexity=complexity, acl=tuple(acl.split()), getkeys=getkeys,
+            key_specs=tuple(key_specs) if key_specs is not None else None,
         )
         if "|" in name:
             parent_name, sub = name.split("|", 1)

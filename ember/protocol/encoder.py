@@ -22,8 +22,13 @@ _INT_CACHE = {i: b":%d\r\n" % i for i in range(-1, 10001)}
 _STATUS_CACHE = {}
 
 
+# b"$N\r\n" for the common bulk lengths: a list index beats %-formatting.
+BULK_HEADERS = [b"$%d\r\n" % n for n in range(4096)]
+
+
 def _bulk(v) -> bytes:
-    return b"$%d\r\n%b\r\n" % (len(v), v)
+    n = len(v)
+    return (BULK_HEADERS[n] if n < 4096 else b"$%d\r\n" % n) + v + b"\r\n"
 
 
 def _int(v) -> bytes:

@@ -102,6 +102,33 @@ def _is_hex(c: int) -> bool:
     return c in b"0123456789abcdefABCDEF"
 
 
+_BIG_ARG = 32 * 1024
+
+
+def _strchr(buf: bytearray, char: bytes, pos: int) -> int:
+    """Index of ``char`` at or after ``pos`` as C's strchr finds it, else -1.
+
+    Redis searches its query buffer with strchr, which stops at a NUL byte: a header
+    or inline line with a NUL before its line end is "not complete yet" (until the
+    buffer passes the 64 KB inline limit), not a line that ends at the NUL.
+    """
+    found = buf.find(char, pos)
+    if found > pos and buf.find(b"\x00", pos, found) >= 0:
+        return -1
+    return found
+
+
+def _error_char(byte: int) -> str:
+    """The offending byte in "expected '$', got 'X'": raw byte, CR/LF as a space.
+
+    Redis formats it with %c and then blanks CR and LF in error texts; a byte >= 0x80
+    is kept as a surrogate so that ``error_bytes`` sends it back unchanged.
+    """
+    if byte in (0x0D, 0x0A):
+        return " "
+    return bytes((byte,)).decode("utf-8", "surrogateescape")
+
+
 class RequestParser:
     """Incremental request parser for one client connection."""
 
@@ -141,28 +168,45 @@ class RequestParser:
 
     @staticmethod
     def _fast(data: bytes):
-        """Parse whole well-formed multibulk commands; return (commands, bytes consumed)."""
+        """Parse whole well-formed multibulk commands; return (commands, bytes consumed).
+
+        Every ``$N`` header is checked against the length of the piece it precedes, so a
+        CRLF inside a bulk (which splits it) is always detected and left to the slow path.
+        """
         parts = data.split(b"\r\n")
         last = len(parts) - 1  # parts[last] is whatever follows the final CRLF
+        argc = _COUNTS.get(parts[0])
+        if argc is not None:
+            period = 2 * argc + 1
+            if last % period == 0 and not parts[last] and \
+                    parts[0:last:period].count(parts[0]) == last // period:
+                # A pipeline of same-shaped commands: validate column by column.
+                lengths_get = _LENGTHS.get
+                for column in range(1, period, 2):
+                    if list(map(lengths_get, parts[column:last:period])) != \
+                            list(map(len, parts[column + 1:last:period])):
+                        break
+                else:
+                    return [parts[k + 2:k + period:2] for k in range(0, last, period)], \
+                        len(data)
+        lengths = list(map(_LENGTHS.get, parts))
+        sizes = list(map(len, parts))
         i = 0
         commands = []
+        append = commands.append
         counts = _COUNTS
-        lengths = _LENGTHS
         while i < last:
             argc = counts.get(parts[i])
             if argc is None:
                 break
             end = i + 1 + 2 * argc
-            if end > last:
+            if end > last or lengths[i + 1:end:2] != sizes[i + 2:end:2]:
                 break
-            args = parts[i + 2:end:2]
-            if list(map(lengths.get, parts[i + 1:end:2])) != list(map(len, args)):
-                break
-            commands.append(args)
+            append(parts[i + 2:end:2])
             i = end
         if i == last and not parts[last]:
             return commands, len(data)
-        return commands, sum(map(len, parts[:i])) + 2 * i
+        return commands, sum(sizes[:i]) + 2 * i
 
     def _slow(self, commands: list) -> None:
         buf = self._buf
@@ -172,7 +216,7 @@ class RequestParser:
             while pos < size or self._argc_left:
                 if not self._argc_left:
                     if buf[pos] == 0x2A:  # '*'
-                        nl = buf.find(b"\r", pos)
+                        nl = _strchr(buf, b"\r", pos)
                         if nl < 0:
                             if size - pos > INLINE_MAX:
                                 raise ProtocolError("Protocol error: too big mbulk count string")
@@ -190,7 +234,7 @@ class RequestParser:
                             self._argc_left = count
                             self._args = []
                         continue
-                    nl = buf.find(b"\n", pos)
+                    nl = _strchr(buf, b"\n", pos)
                     if nl < 0:
                         if size - pos > INLINE_MAX:
                             raise ProtocolError("Protocol error: too big inline request")
@@ -207,7 +251,7 @@ class RequestParser:
                     continue
                 # Inside a multibulk: read bulk headers and payloads.
                 if self._bulklen < 0:
-                    nl = buf.find(b"\r", pos)
+                    nl = _strchr(buf, b"\r", pos)
                     if nl < 0:
                         if size - pos > INLINE_MAX:
                             raise ProtocolError("Protocol error: too big bulk count string")
@@ -216,7 +260,7 @@ class RequestParser:
                         break
                     if buf[pos] != 0x24:  # '$'
                         raise ProtocolError(
-                            "Protocol error: expected '$', got '%s'" % chr(buf[pos]))
+                            "Protocol error: expected '$', got '%s'" % _error_char(buf[pos]))
                     length = parse_int(bytes(buf[pos + 1:nl]))
                     if length is None or length < 0 or length > self.max_bulk:
                         raise ProtocolError("Protocol error: invalid bulk length")
@@ -226,8 +270,11 @@ class RequestParser:
                     self._bulklen = length
                 if size - pos < self._bulklen + 2:
                     break
-                self._args.append(bytes(buf[pos:pos + self._bulklen]))
-                pos += self._bulklen + 2
+                end = pos + self._bulklen
+                # A big argument is copied once (through a view), not twice.
+                self._args.append(bytes(memoryview(buf)[pos:end]) if self._bulklen > _BIG_ARG
+                                  else bytes(buf[pos:end]))
+                pos = end + 2
                 self._bulklen = -1
                 self._argc_left -= 1
                 if not self._argc_left:

@@ -11,7 +11,7 @@ as Redis does.
 import asyncio
 import time
 
-from ember.protocol.encoder import ENCODERS_RESP2, ENCODERS_RESP3, error_bytes
+from ember.protocol.encoder import BULK_HEADERS, ENCODERS_RESP2, ENCODERS_RESP3, error_bytes
 from ember.protocol.parser import RequestParser
 
 # Flush the batch's replies early once they pass this size, so a long pipeline of big
@@ -117,8 +117,11 @@ class Connection(asyncio.Protocol):
             index += 1
             reply = execute(client, argv)
             if client.reply_mode == REPLY_ON:
-                encoded = (ENCODERS_RESP2 if client.resp == 2 else ENCODERS_RESP3)[
-                    type(reply)](reply)
+                if type(reply) is bytes and len(reply) < 4096:
+                    encoded = BULK_HEADERS[len(reply)] + reply + b"\r\n"
+                else:
+                    encoded = (ENCODERS_RESP2 if client.resp == 2 else ENCODERS_RESP3)[
+                        type(reply)](reply)
                 append(encoded)
                 size += len(encoded)
                 if size > _FLUSH_BYTES:
@@ -142,7 +145,7 @@ class Connection(asyncio.Protocol):
     def _answer_protocol_error(self) -> None:
         """After the commands before it ran, reply to a protocol error and close."""
         if self.parser.error is not None and not self.pending and not self.closing:
-            self.write(b"-ERR " + self.parser.error.encode() + b"\r\n")
+            self.write(error_bytes("ERR " + self.parser.error))
             self.close()
 
     # ---- output ------------------------------------------------------------------------

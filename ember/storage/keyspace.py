@@ -119,9 +119,23 @@ class Database:
         return value
 
     def get_string(self, key: bytes):
-        """The string at ``key`` (bytes/bytearray) or None; WRONGTYPE for other types."""
-        value = self.lookup(key)
-        if value is None or type(value) in _STRING_TYPES:
+        """The string at ``key`` (bytes/bytearray) or None; WRONGTYPE for other types.
+
+        This is :meth:`lookup` plus the type check, written out in full because GET is
+        the hottest path in the server (a saved call is ~5% of a pipelined GET).
+        """
+        value = self.data.get(key)
+        if value is None:
+            self.stats.misses += 1
+            return None
+        if self.expires and key in self.expires and self.expires[key] <= self.time.ms:
+            self.expire_key(key)
+            self.stats.misses += 1
+            return None
+        self.stats.hits += 1
+        if self.touching:
+            self.access[key] = self.time.s
+        if type(value) is bytes or type(value) is bytearray:
             return value
         raise ReplyError(WRONGTYPE)
 
