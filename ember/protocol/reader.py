@@ -75,8 +75,10 @@ def _parse(buf, pos):
         if len(buf) < nxt + length + 2:
             return None
         data = bytes(buf[nxt:nxt + length])
-        if kind == 0x3D:
+        if kind == 0x3D:  # "fmt:data": keep the format (txt, mkd)
             value = Verbatim(data[4:])
+            if data[:3] != Verbatim.fmt:
+                value.fmt = data[:3]
         elif kind == 0x21:
             value = ReplyError(data.decode("utf-8", "surrogateescape"))
         else:
@@ -108,7 +110,7 @@ def _parse(buf, pos):
     if kind == 0x23:  # #
         return line == b"t", nxt
     if kind == 0x2C:  # ,
-        return float(line.replace(b"inf", b"inf")), nxt
+        return float(line), nxt
     if kind == 0x28:  # (
         return BigNumber(int(line)), nxt
     raise ReaderError(f"unknown reply type byte {chr(kind)!r}")

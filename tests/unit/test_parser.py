@@ -1,0 +1,379 @@
+"""RequestParser: same commands however the input is split; Redis's exact protocol errors.
+
+The byte-exact comparison with a real redis-server is in
+tests/integration/test_protocol.py; here the parser is driven directly (sans-IO).
+"""
+
+import tracemalloc
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from ember.protocol.parser import INLINE_MAX, RequestParser, split_inline
+
+# ---- helpers ---------------------------------------------------------------------------
+
+
+def multibulk(argv) -> bytes:
+    """The RESP multibulk request for ``argv``."""
+    return b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in argv)
+
+
+def feed_chunks(chunks, parser=None):
+    """Feed every chunk; return (commands, parser). Drains a pre-AUTH parser too."""
+    parser = parser or RequestParser()
+    out = []
+    for chunk in chunks:
+        out.extend(parser.feed(chunk))
+        if parser.unauthenticated:
+            while True:  # before AUTH the parser hands over one command per call
+                more = parser.feed(b"")
+                if not more:
+                    break
+                out.extend(more)
+    return out, parser
+
+
+def split_at(data: bytes, cuts) -> list:
+    """``data`` cut at the given offsets."""
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    pieces, start = [], 0
+    for p in points:
+        pieces.append(data[start:p])
+        start = p
+    pieces.append(data[start:])
+    return pieces
+
+
+def byte_by_byte(data: bytes) -> list:
+    return [data[i:i + 1] for i in range(len(data))]
+
+
+def parse_error(data: bytes, **kwargs):
+    """Feed ``data`` whole; return (commands, error)."""
+    parser = RequestParser(**kwargs)
+    commands = parser.feed(data)
+    return commands, parser.error
+
+
+# ---- strategies ------------------------------------------------------------------------
+
+tricky = st.sampled_from([b"", b"\r\n", b"*", b"$", b"*1\r\n", b"$3\r\n", b"\r", b"\n",
+                          b"\x00", b" ", b'"', b"'", b"\\"])
+arg = st.one_of(st.binary(max_size=40), tricky,
+                st.lists(st.one_of(tricky, st.binary(max_size=4)), max_size=6).map(b"".join))
+argv_st = st.lists(arg, min_size=1, max_size=8)
+
+
+def _quote_double(value: bytes) -> bytes:
+    """A double-quoted inline token that sdssplitargs turns back into ``value``."""
+    out = bytearray(b'"')
+    for byte in value:
+        ch = bytes((byte,))
+        if ch == b'"':
+            out += b'\\"'
+        elif ch == b"\\":
+            out += b"\\\\"
+        elif ch == b"\n":
+            out += b"\\n"
+        elif ch == b"\r":
+            out += b"\\r"
+        elif ch == b"\t":
+            out += b"\\t"
+        elif 0x20 <= byte < 0x7F:
+            out += ch
+        else:
+            out += b"\\x%02x" % byte
+    return bytes(out + b'"')
+
+
+plain_token = st.binary(min_size=1, max_size=10).map(
+    lambda b: bytes(c for c in b if c > 0x20 and c not in b"\"'\x7f") or b"x")
+single_token = st.text(alphabet="abc xyz*$'", max_size=10).map(
+    lambda t: t.encode())
+
+
+@st.composite
+def inline_command(draw):
+    """(line, argv): an inline request line and the argv Redis makes of it."""
+    argv = []
+    tokens = []
+    for _ in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["plain", "double", "single"]))
+        if kind == "plain":
+            value = draw(plain_token)
+            token = value
+        elif kind == "double":
+            value = draw(st.binary(max_size=12))
+            token = _quote_double(value)
+        else:
+            value = draw(single_token)
+            token = b"'" + value.replace(b"'", b"\\'") + b"'"
+        argv.append(value)
+        tokens.append(token)
+    sep = draw(st.sampled_from([b" ", b"  ", b"\t", b" \t "]))
+    line = sep.join(tokens)
+    if line.startswith(b"*"):  # a leading '*' makes it a multibulk request
+        line = b" " + line
+    ending = draw(st.sampled_from([b"\r\n", b"\n"]))
+    return line + ending, argv
+
+
+request = st.one_of(argv_st.map(lambda a: (multibulk(a), a)), inline_command())
+
+
+# ---- same commands however the input is split ------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(request, min_size=1, max_size=12), st.lists(st.integers(0, 10_000), max_size=12))
+def test_split_invariance(requests, cuts):
+    data = b"".join(r[0] for r in requests)
+    expected = [r[1] for r in requests]
+    whole, parser = feed_chunks([data])
+    assert parser.error is None
+    assert whole == expected
+    assert parser.buffered == 0
+    assert feed_chunks(split_at(data, cuts))[0] == expected
+    assert feed_chunks(byte_by_byte(data))[0] == expected
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(request, min_size=1, max_size=8), st.lists(st.integers(0, 10_000), max_size=8))
+def test_split_invariance_before_auth(requests, cuts):
+    """Pre-AUTH parsing (one command per call, slow path only) gives the same commands."""
+    data = b"".join(r[0] for r in requests)
+    expected = [r[1] for r in requests]
+    # Multibulk requests of more than 10 arguments would be refused before AUTH.
+    assume(all(len(r[1]) <= 10 for r in requests))
+    for chunks in ([data], split_at(data, cuts)):
+        parser = RequestParser()
+        parser.unauthenticated = True
+        got, parser = feed_chunks(chunks, parser)
+        assert parser.error is None
+        assert got == expected
+
+
+def test_multibulk_whole_and_partial():
+    data = multibulk([b"SET", b"key", b"a\r\nb"]) + multibulk([b"GET", b"key"])
+    parser = RequestParser()
+    assert parser.feed(data[:7]) == []
+    assert parser.buffered > 0
+    assert parser.feed(data[7:]) == [[b"SET", b"key", b"a\r\nb"], [b"GET", b"key"]]
+    assert parser.buffered == 0
+
+
+def test_pipeline_of_many_commands():
+    argvs = [[b"SET", b"k%d" % i, b"v" * (i % 50)] for i in range(20_000)]
+    data = b"".join(multibulk(a) for a in argvs)
+    assert feed_chunks([data])[0] == argvs
+    assert feed_chunks([data[i:i + 4096] for i in range(0, len(data), 4096)])[0] == argvs
+
+
+def test_empty_and_negative_multibulk_count_is_no_command():
+    assert feed_chunks([b"*0\r\n*-1\r\n*1\r\n$4\r\nPING\r\n"])[0] == [[b"PING"]]
+
+
+def test_mixed_inline_and_multibulk():
+    data = b"PING\r\n" + multibulk([b"ECHO", b"x y"]) + b'ECHO "a b"\n\r\n   \n'
+    expected = [[b"PING"], [b"ECHO", b"x y"], [b"ECHO", b"a b"]]
+    assert feed_chunks([data])[0] == expected
+    assert feed_chunks(byte_by_byte(data))[0] == expected
+
+
+def test_bulk_payload_is_taken_by_length_not_by_crlf():
+    # Redis takes exactly $len bytes and skips the next two, whatever they are.
+    assert feed_chunks([b"*1\r\n$4\r\nPINGxx*1\r\n$4\r\nPING\r\n"])[0] == [[b"PING"], [b"PING"]]
+
+
+# ---- inline: sdssplitargs --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("line, argv", [
+    (b"set a b", [b"set", b"a", b"b"]),
+    (b"  set \t a   b  ", [b"set", b"a", b"b"]),
+    (b'"a b" c', [b"a b", b"c"]),
+    (b'"\\x41\\x4a\\x4A\\xzz"', [b"AJJxzz"]),  # \xzz is not hex: plain x
+    (b'"a\\nb\\rc\\td\\be\\af\\"\\\\q"', [b"a\nb\rc\td\be\af\"\\q"]),
+    (b"'a\\'b'", [b"a'b"]),
+    (b"'a\\nb'", [b"a\\nb"]),
+    (b'a"b c"d', None),              # closing quote must be followed by a space
+    (b'a"b c" d', [b"ab c", b"d"]),  # a quote may open in the middle of a token
+    (b"'x'y", None),
+    (b'"abc', None),
+    (b"'abc", None),
+    (b'""', [b""]),
+    (b"''", [b""]),
+    (b"a\x0bb", [b"a\x0bb"]),        # \v and \f end no token...
+    (b"\x0b\x0ca", [b"a"]),          # ...but are skipped as blanks between tokens
+    (b'"a"\x0b', [b"a"]),
+    (b"back\\slash", [b"back\\slash"]),
+    (b"", []),
+    (b"   ", []),
+    (b'"\\x4"', [b"x4"]),
+    (b'"trailing\\"', None),
+])
+def test_split_inline_follows_sdssplitargs(line, argv):
+    assert split_inline(line) == argv
+
+
+def test_inline_nul_is_not_a_line_end():
+    """Redis finds line ends with strchr, which stops at NUL: such a line never completes."""
+    parser = RequestParser()
+    assert parser.feed(b"PING\x00\r\n") == []
+    assert parser.error is None
+    assert parser.buffered == 7
+
+
+def test_inline_nul_line_becomes_too_big():
+    commands, error = parse_error(b"PING\r\nPING\x00\r\n" + b"x" * INLINE_MAX)
+    assert commands == [[b"PING"]]
+    assert error == "Protocol error: too big inline request"
+
+
+def test_nul_in_multibulk_header_waits():
+    parser = RequestParser()
+    assert parser.feed(b"*1\x00\r\n") == []
+    assert parser.error is None
+    parser = RequestParser()
+    assert parser.feed(b"*1\r\n$4\x00\r\nPING\r\n") == []
+    assert parser.error is None
+
+
+def test_nul_inside_bulk_payload_is_data():
+    assert feed_chunks([multibulk([b"a\x00\r\nb"])])[0] == [[b"a\x00\r\nb"]]
+
+
+def test_unbalanced_quotes_error_keeps_earlier_commands():
+    commands, error = parse_error(b'PING\r\nECHO "abc\r\nPING\r\n')
+    assert commands == [[b"PING"]]
+    assert error == "Protocol error: unbalanced quotes in request"
+
+
+# ---- protocol errors -------------------------------------------------------------------
+
+ERRORS = [
+    (b"*x\r\n", "Protocol error: invalid multibulk length"),
+    (b"*\r\n", "Protocol error: invalid multibulk length"),
+    (b"*01\r\n", "Protocol error: invalid multibulk length"),
+    (b"*+1\r\n", "Protocol error: invalid multibulk length"),
+    (b"*2147483648\r\n", "Protocol error: invalid multibulk length"),
+    (b"*1\r\n$x\r\n", "Protocol error: invalid bulk length"),
+    (b"*1\r\n$-1\r\n", "Protocol error: invalid bulk length"),
+    (b"*1\r\n$04\r\nPING\r\n", "Protocol error: invalid bulk length"),
+    (b"*1\r\n$536870913\r\n", "Protocol error: invalid bulk length"),
+    (b"*1\r\nx3\r\n", "Protocol error: expected '$', got 'x'"),
+    (b"*1\r\n\r3\r\n", "Protocol error: expected '$', got ' '"),
+    (b"*1\r\n\n3\r\n", "Protocol error: expected '$', got ' '"),
+    (b"*1\r\n\xff3\r\n", "Protocol error: expected '$', got '\udcff'"),
+    (b'ECHO "a\r\n', "Protocol error: unbalanced quotes in request"),
+    (b"x" * (INLINE_MAX + 1), "Protocol error: too big inline request"),
+    (b"*" + b"1" * INLINE_MAX, "Protocol error: too big mbulk count string"),
+    (b"*1\r\n$" + b"1" * INLINE_MAX, "Protocol error: too big bulk count string"),
+]
+
+
+@pytest.mark.parametrize("bad, message", ERRORS)
+def test_protocol_error_texts(bad, message):
+    good = multibulk([b"SET", b"k", b"v"]) + b"PING\r\n"
+    commands, error = parse_error(good + bad)
+    assert error == message
+    assert commands == [[b"SET", b"k", b"v"], [b"PING"]]
+
+
+@pytest.mark.parametrize("bad, message", ERRORS)
+def test_protocol_error_split_byte_by_byte(bad, message):
+    got, parser = feed_chunks(byte_by_byte(b"PING\r\n" + bad))
+    assert got == [[b"PING"]]
+    assert parser.error == message
+
+
+def test_after_an_error_nothing_more_is_parsed():
+    parser = RequestParser()
+    parser.feed(b"*x\r\n")
+    assert parser.error is not None
+    assert parser.feed(b"PING\r\n") == []
+
+
+def test_inline_limit_is_exclusive():
+    parser = RequestParser()
+    assert parser.feed(b"x" * INLINE_MAX) == []
+    assert parser.error is None
+    parser.feed(b"y")
+    assert parser.error == "Protocol error: too big inline request"
+
+
+def test_proto_max_bulk_len_is_honoured():
+    limit = 1024 * 1024
+    assert parse_error(b"*1\r\n$%d\r\n" % (limit + 1), max_bulk=limit)[1] == \
+        "Protocol error: invalid bulk length"
+    parser = RequestParser(max_bulk=limit)
+    value = b"v" * limit
+    assert parser.feed(multibulk([value])) == [[value]]
+    assert parser.error is None
+
+
+def test_unauthenticated_limits():
+    for data, message in [
+        (b"*11\r\n", "Protocol error: unauthenticated multibulk length"),
+        (b"*1\r\n$16385\r\n", "Protocol error: unauthenticated bulk length"),
+    ]:
+        parser = RequestParser()
+        parser.unauthenticated = True
+        assert parser.feed(data) == []
+        assert parser.error == message
+    parser = RequestParser()
+    parser.unauthenticated = True
+    ok = multibulk([b"x" * 16384] + [b"a"] * 9)
+    assert parser.feed(ok) == [[b"x" * 16384] + [b"a"] * 9]
+    assert parser.error is None
+
+
+def test_unauthenticated_parser_hands_over_one_command_at_a_time():
+    """The connection runs AUTH before the next command is checked against the limits."""
+    parser = RequestParser()
+    parser.unauthenticated = True
+    data = multibulk([b"AUTH", b"pw"]) + multibulk([b"a"] * 11)
+    assert parser.feed(data) == [[b"AUTH", b"pw"]]
+    parser.unauthenticated = False  # AUTH succeeded
+    assert parser.feed(b"") == [[b"a"] * 11]
+    assert parser.error is None
+
+
+def test_invalid_count_is_checked_before_auth_limit():
+    parser = RequestParser()
+    parser.unauthenticated = True
+    parser.feed(b"*2147483648\r\n")
+    assert parser.error == "Protocol error: invalid multibulk length"
+
+
+# ---- memory ----------------------------------------------------------------------------
+
+
+def test_declared_but_unsent_bulk_allocates_nothing():
+    size = 100 * 1024 * 1024
+    parser = RequestParser()
+    tracemalloc.start()
+    try:
+        assert parser.feed(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n" % size) == []
+        assert parser.feed(b"x" * 1000) == []
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert parser.error is None
+    assert parser.buffered == 1000
+    assert peak < 1024 * 1024
+
+
+def test_big_bulk_in_pieces_is_assembled_once():
+    size = 8 * 1024 * 1024
+    parser = RequestParser()
+    assert parser.feed(b"*2\r\n$3\r\nGET\r\n$%d\r\n" % size) == []
+    chunk = b"z" * 65536
+    for _ in range(size // len(chunk) - 1):
+        assert parser.feed(chunk) == []
+    assert parser.buffered == size - len(chunk)
+    assert parser.feed(chunk + b"\r\n") == [[b"GET", b"z" * size]]
+    assert parser.buffered == 0
