@@ -7,6 +7,8 @@ COMMAND_MODULES = (
     "connection",
     "strings",
     "keys",
+    "config",
+    "shutdown",
 )
 
 

@@ -1,9 +1,12 @@
 """`ember-server`: a drop-in for `redis-server` on the command line.
 
-    ember-server [/path/to/redis.conf] [--port 7000 --bind 127.0.0.1 ...]
+    ember-server [/path/to/redis.conf] [options] [-]
 
-Options after the optional config file are directives, as in redis.conf, applied after
-the file. The event loop is uvloop where it is installed, plain asyncio otherwise.
+As in redis-server: a first argument not starting with ``-`` is the config file; ``-``
+(first or last) reads more config from stdin; every ``--name`` starts a directive whose
+arguments follow it, and these directives are applied after the file and stdin, as if
+appended to them. The event loop is uvloop where it is installed, plain asyncio
+otherwise.
 """
 
 import asyncio
@@ -12,67 +15,88 @@ import os
 import sys
 
 from ember import REDIS_VERSION, __version__
-from ember.server.app import Server
-from ember.server.config import Config, ConfigError
+from ember.protocol.parser import split_inline
+from ember.server.conffile import ConfigFileError, ConfigOpenError, load_server_config
+from ember.server.config import Config
+from ember.server.config_types import sds_repr
+from ember.server.logsetup import RedisFormatter, set_role, setup_logging
 
 log = logging.getLogger("ember")
 
-USAGE = """Usage: ember-server [/path/to/redis.conf] [options] [-]
-       ember-server - (read config from stdin)
-       ember-server -v or --version
-       ember-server -h or --help
+USAGE = """Usage: ./ember-server [/path/to/redis.conf] [options] [-]
+       ./ember-server - (read config from stdin)
+       ./ember-server -v or --version
+       ./ember-server -h or --help
 
 Examples:
-       ember-server (run the server with default config)
-       ember-server /etc/redis/6379.conf
-       ember-server --port 7777
-       ember-server /etc/myredis.conf --loglevel verbose -
+       ./ember-server (run the server with default conf)
+       echo 'maxmemory 128mb' | ./ember-server -
+       ./ember-server /etc/redis/6379.conf
+       ./ember-server --port 7777
+       ./ember-server --port 7777 --replicaof 127.0.0.1 8888
+       ./ember-server /etc/myredis.conf --loglevel verbose -
+       ./ember-server /etc/myredis.conf --loglevel verbose
 """
 
 
-def split_option_args(argv: list) -> list:
-    """Turn ``--port 7000 --bind a b`` into directive lines [["port","7000"], ["bind","a","b"]]."""
-    directives = []
-    for arg in argv:
-        if arg.startswith("--") and len(arg) > 2:
-            directives.append([arg[2:]])
-        elif directives:
-            directives[-1].append(arg)
+def version_line() -> str:
+    """What ``--version`` prints (redis-server's shape, naming ember)."""
+    bits = 64 if sys.maxsize > 2 ** 32 else 32
+    return (f"ember-server v={__version__} redis_version={REDIS_VERSION} sha=00000000:0 "
+            f"malloc=libc bits={bits} build=python-{sys.version.split()[0]}")
+
+
+def parse_command_line(argv: list):
+    """Split the arguments as redis-server does: (config file, read stdin?, options text).
+
+    The options text holds one directive per line, arguments quoted as sdscatrepr does,
+    ready to be parsed after the file's text.
+    """
+    j = 0
+    configfile = None
+    if argv and not argv[0].startswith("-"):
+        configfile = os.path.abspath(argv[0])
+        j = 1
+    from_stdin = False
+    options = ""
+    handled_last = True
+    count = len(argv)
+    while j < count:
+        arg = argv[j]
+        if arg == "-" and (j == 0 or j == count - 1):
+            from_stdin = True
+        elif handled_last and arg.startswith("--"):
+            if options:
+                options += "\n"
+            options += arg[2:] + " "
+            if len(split_inline(arg.encode("utf-8", "surrogateescape")) or ()) == 1:
+                # Only a name ("--port"): its arguments follow. A bare --save (last, or
+                # followed by another option) means save "", as in Redis.
+                handled_last = False
+                last = j == count - 1
+                if arg.lower() == "--save" and (last or argv[j + 1].startswith("--")):
+                    options += '""'
+                    handled_last = not last
+            else:
+                handled_last = True     # "--port 6380" in one argument
         else:
-            raise ConfigError(f"Invalid argument '{arg}'")
-    return directives
+            options += sds_repr(arg) + " "
+            handled_last = True
+        j += 1
+    return configfile, from_stdin, options
 
 
-def build_config(argv: list) -> Config:
-    """Build the configuration from the command line (file first, then options)."""
-    from ember.server.conffile import apply_directives, read_config_file
-
+def build_config(argv: list, stdin=None) -> Config:
+    """Build the configuration from the command line (file, then stdin, then options)."""
+    configfile, from_stdin, options = parse_command_line(argv)
     config = Config()
-    rest = list(argv)
-    if rest and not rest[0].startswith("--") and rest[0] != "-":
-        config.path = os.path.abspath(rest.pop(0))
-        apply_directives(config, read_config_file(config.path))
-    use_stdin = "-" in rest
-    rest = [a for a in rest if a != "-"]
-    if use_stdin:
-        from ember.server.conffile import parse_config_text
-        apply_directives(config, parse_config_text(sys.stdin.read(), "stdin"))
-    apply_directives(config, [(d, "command line", 0) for d in split_option_args(rest)])
+    config.path = configfile
+    stdin_text = None
+    if from_stdin:
+        source = stdin if stdin is not None else sys.stdin.buffer
+        stdin_text = source.read()
+    load_server_config(config, configfile, stdin_text, options)
     return config
-
-
-def setup_logging(config: Config) -> None:
-    """Log like Redis: pid:role date level-mark message, to logfile or stdout."""
-    levels = {"debug": logging.DEBUG, "verbose": logging.INFO, "notice": logging.INFO,
-              "warning": logging.WARNING, "nothing": logging.CRITICAL + 10}
-    handler = (logging.FileHandler(config.logfile) if config.logfile
-               else logging.StreamHandler(sys.stdout))
-    handler.setFormatter(logging.Formatter(
-        f"{os.getpid()}:M %(asctime)s.%(msecs)03d * %(message)s", "%d %b %Y %H:%M:%S"))
-    root = logging.getLogger("ember")
-    root.handlers[:] = [handler]
-    root.setLevel(levels[config.loglevel])
-    root.propagate = False
 
 
 def install_event_loop_policy() -> str:
@@ -85,37 +109,76 @@ def install_event_loop_policy() -> str:
     return "uvloop"
 
 
+def _early_log(message: str) -> None:
+    """A warning line before logging is set up (Redis prints these to stdout)."""
+    record = logging.LogRecord("ember", logging.WARNING, "", 0, message, None, None)
+    sys.stdout.write(RedisFormatter().format(record) + "\n")
+    sys.stdout.flush()
+
+
 async def _serve(config: Config) -> int:
+    from ember.server import rebind
+    from ember.server.app import Server
+    from ember.server.daemon import remove_pidfile, write_pidfile
+
     server = Server(config)
+    server.bind_explicit = "bind" in config.explicit
+    engine = server.engine
+    set_role(lambda: "S" if engine.hooks.get("role", "master") in ("slave", "replica")
+             else "M")
     try:
         await server.start()
     except OSError as exc:
         log.warning("%s", exc)
+        log.warning("Failed listening on port %d (tcp), aborting.", config.port)
         return 1
+    pidfile = config.pidfile
+    if pidfile and not write_pidfile(pidfile):
+        pidfile = ""
+    rebind.install(server, config)
     server.install_signal_handlers()
-    log.warning("Server initialized")
-    log.warning("Ready to accept connections tcp on port %d", server.bound_port())
+    log.info("Server initialized")
+    log.info("Ready to accept connections tcp")
     await server.serve_until_stopped()
+    if pidfile:
+        remove_pidfile(pidfile)
     log.warning("ember is now ready to exit, bye bye...")
     return 0
 
 
 def main(argv: list = None) -> int:
-    """Entry point of `ember-server` and `python -m ember`."""
+    """Entry point of `ember-server` and `python -m ember`; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in ("-v", "--version"):
-        print(f"ember-server v={__version__} redis_version={REDIS_VERSION}")
+        print(version_line())
         return 0
     if argv and argv[0] in ("-h", "--help"):
-        print(USAGE)
-        return 0
+        sys.stderr.write(USAGE)
+        return 1
     try:
         config = build_config(argv)
-    except ConfigError as exc:
-        sys.stderr.write(f"\n*** FATAL CONFIG FILE ERROR (ember {__version__}) ***\n{exc}\n")
+    except ConfigOpenError as exc:
+        _early_log(str(exc))
         return 1
-    setup_logging(config)
+    except ConfigFileError as exc:
+        sys.stderr.write(f"\n*** FATAL CONFIG FILE ERROR (ember {__version__}) ***\n"
+                         f"{exc}\n")
+        return 1
+    if config.daemonize:
+        from ember.server.daemon import DEFAULT_PIDFILE, daemonize
+
+        daemonize()
+        if not config.pidfile:
+            config.set("pidfile", [DEFAULT_PIDFILE])
+    setup_logging(config.logfile, config.loglevel)
     loop_name = install_event_loop_policy()
-    log.warning("ember %s (redis %s compatible) starting, pid=%d, event loop %s",
-                __version__, REDIS_VERSION, os.getpid(), loop_name)
+    log.info("oO0OoO0OoO0Oo ember is starting oO0OoO0OoO0Oo")
+    log.info("ember version=%s, redis_version=%s, bits=%d, pid=%d, just started",
+             __version__, REDIS_VERSION, 64 if sys.maxsize > 2 ** 32 else 32, os.getpid())
+    if not argv:
+        log.warning("Warning: no config file specified, using the default config. In order "
+                    "to specify a config file use ember-server /path/to/redis.conf")
+    else:
+        log.info("Configuration loaded")
+    log.info("Running mode=standalone, port=%d, event loop=%s.", config.port, loop_name)
     return asyncio.run(_serve(config))

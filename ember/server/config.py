@@ -1,172 +1,389 @@
-"""The configuration table: Redis's directive names, defaults and value rules.
+"""The configuration table: Redis 7.2's parameters, their defaults and value rules.
 
 One table (:data:`PARAMS`) serves the command line, redis.conf files, CONFIG GET/SET and
-CONFIG REWRITE. Values are kept parsed (ints, bools, lists); each parameter is also an
-attribute of :class:`Config` with ``-`` turned into ``_`` (``config.maxmemory_policy``),
-so hot paths read a plain attribute.
+CONFIG REWRITE. Values are kept parsed (ints, bools, lists; the special ones are listed
+in :mod:`ember.server.config_special`); each parameter is also an attribute of
+:class:`Config` with ``-`` turned into ``_`` (``config.maxmemory_policy``), so hot paths
+read a plain attribute. Parameters whose feature ember does not have yet are accepted
+and stored all the same, for the code that will read them.
+
+Notes on stored forms: memory sizes are bytes; ``maxmemory-clients`` given as a
+percentage is stored negative (``10%`` -> -10) as Redis stores it; flag enums
+(``shutdown-on-sigint``) are their normalised text ("save now").
 """
 
-from dataclasses import dataclass
+import fnmatch
+import logging
 
-MEMORY_UNITS = {
-    "": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000 ** 2, "mb": 1024 ** 2,
-    "g": 1000 ** 3, "gb": 1024 ** 3,
-}
+from ember.server.config_special import (
+    OBUF_DEFAULTS,
+    BindParam,
+    ClientOutputBufferLimitParam,
+    DirParam,
+    NotifyKeyspaceEventsParam,
+    OomScoreAdjValuesParam,
+    PercentilesParam,
+    ReplicaOfParam,
+    SaveParam,
+    validate_proc_title,
+)
+from ember.server.config_types import (
+    INT_MAX,
+    INT_MIN,
+    LLONG_MAX,
+    MEMORY_UNITS,
+    UINT_MAX,
+    ULLONG_MAX,
+    BoolParam,
+    ConfigError,
+    EnumParam,
+    NumParam,
+    Param,
+    StringParam,
+    parse_bool,
+    parse_memory,
+)
 
+__all__ = ["Config", "ConfigError", "PARAMS", "PARAMS_BY_NAME", "MEMORY_UNITS", "Param",
+           "parse_bool", "parse_memory", "LOGLEVELS"]
 
-class ConfigError(Exception):
-    """A value a parameter cannot take; ``str()`` is Redis's reason text."""
-
-
-def parse_memory(text: str) -> int:
-    """Parse ``100mb``-style sizes (Redis's memtoull)."""
-    lowered = text.strip().lower()
-    digits = lowered.rstrip("kmgb")
-    unit = lowered[len(digits):]
-    if unit not in MEMORY_UNITS or not digits or not digits.lstrip("-").isdigit():
-        raise ConfigError("argument must be a memory value")
-    value = int(digits) * MEMORY_UNITS[unit]
-    if value < 0:
-        raise ConfigError("argument must be a memory value")
-    return value
-
-
-def parse_bool(text: str) -> bool:
-    """yes/no, as Redis's boolean configs accept them."""
-    lowered = text.lower()
-    if lowered == "yes":
-        return True
-    if lowered == "no":
-        return False
-    raise ConfigError("argument must be 'yes' or 'no'")
-
-
-@dataclass
-class Param:
-    """One configuration parameter."""
-
-    name: str
-    kind: str                  # bool int memory enum string list special
-    default: object
-    minimum: int = None
-    maximum: int = None
-    choices: tuple = ()
-    aliases: tuple = ()
-    immutable: bool = False    # cannot be changed by CONFIG SET
-    protected: bool = False    # CONFIG SET refused unless enable-protected-configs
-    sensitive: bool = False
-
-    @property
-    def attr(self) -> str:
-        return self.name.replace("-", "_")
-
-    def parse(self, args: list):
-        """Turn the directive's argument strings into the stored value."""
-        if self.kind == "list":
-            return list(args)
-        if len(args) != 1:
-            raise ConfigError("wrong number of arguments")
-        text = args[0]
-        if self.kind == "bool":
-            return parse_bool(text)
-        if self.kind in ("int", "memory"):
-            if self.kind == "memory":
-                value = parse_memory(text)
-            else:
-                try:
-                    value = int(text)
-                except ValueError:
-                    raise ConfigError("argument couldn't be parsed into an integer")
-            if (self.minimum is not None and value < self.minimum) or \
-                    (self.maximum is not None and value > self.maximum):
-                raise ConfigError(
-                    f"argument must be between {self.minimum} and {self.maximum} inclusive")
-            return value
-        if self.kind == "enum":
-            lowered = text.lower()
-            if lowered not in self.choices:
-                raise ConfigError("argument(s) must be one of the following: "
-                                  + ", ".join(self.choices))
-            return lowered
-        return text
-
-    def format(self, value) -> str:
-        """The value as CONFIG GET and CONFIG REWRITE print it."""
-        if self.kind == "bool":
-            return "yes" if value else "no"
-        if self.kind == "list":
-            return " ".join(value)
-        return str(value)
+LONG_MAX = LLONG_MAX
+MIN_HZ, MAX_HZ = 1, 500
+LOGLEVELS = ("debug", "verbose", "notice", "warning", "nothing")
+PROTECTED_CHOICES = ("no", "yes", "local")
 
 
-def _p(name, kind, default, **kw):
-    return Param(name, kind, default, **kw)
+def _basename_only(what: str, kind: str = "filename"):
+    def check(value: str) -> None:
+        if "/" in value:
+            raise ConfigError(f"{what} can't be a path, just a {kind}")
+    return check
+
+
+def _aof_name(what: str, kind: str):
+    basename = _basename_only(what, kind)
+
+    def check(value: str) -> None:
+        if value == "":
+            raise ConfigError(f"{what} can't be empty")
+        basename(value)
+    return check
+
+
+def _hostname(value: str) -> None:
+    if len(value) >= 256:
+        raise ConfigError("Hostnames must be less than 256 characters")
+    for char in value:
+        if not (char.isascii() and (char.isalnum() or char in "-.")):
+            raise ConfigError("Hostnames may only contain alphanumeric characters, "
+                              "hyphens or dots")
+
+
+def _shutdown_flags(chosen: set) -> None:
+    if "save" in chosen and "nosave" in chosen:
+        raise ConfigError("shutdown options SAVE and NOSAVE can't be used simultaneously")
+
+
+def _b(name, default, **kw):
+    return BoolParam(name, default, **kw)
+
+
+def _i(name, default, lo=0, hi=INT_MAX, **kw):
+    return NumParam(name, default, lo, hi, **kw)
+
+
+def _u(name, default, lo=0, hi=LONG_MAX, **kw):
+    """An unsigned C type (unsigned int/long, size_t, unsigned long long)."""
+    return NumParam(name, default, lo, hi, unsigned=True, **kw)
+
+
+def _m(name, default, lo=0, hi=LONG_MAX, unsigned=True, **kw):
+    return NumParam(name, default, lo, hi, unsigned=unsigned, memory=True, **kw)
+
+
+def _e(name, default, choices, **kw):
+    return EnumParam(name, default, choices, **kw)
+
+
+def _s(name, default="", **kw):
+    return StringParam(name, default, **kw)
+
+
+def _null(name, **kw):
+    """A string where empty means unset (Redis's EMPTY_STRING_IS_NULL)."""
+    return StringParam(name, "", null_empty=True, **kw)
 
 
 PARAMS = [
-    _p("port", "int", 6379, minimum=0, maximum=65535),
-    _p("bind", "list", ["127.0.0.1", "-::1"]),
-    _p("protected-mode", "bool", True),
-    _p("requirepass", "string", "", sensitive=True),
-    _p("databases", "int", 16, minimum=1, maximum=2 ** 31 - 1, immutable=True),
-    _p("hz", "int", 10, minimum=1, maximum=500),
-    _p("maxclients", "int", 10000, minimum=1, maximum=2 ** 32 - 1),
-    _p("timeout", "int", 0, minimum=0, maximum=2 ** 31 - 1),
-    _p("tcp-keepalive", "int", 300, minimum=0, maximum=2 ** 31 - 1),
-    _p("tcp-backlog", "int", 511, minimum=0, maximum=2 ** 31 - 1, immutable=True),
-    _p("loglevel", "enum", "notice",
-       choices=("debug", "verbose", "notice", "warning", "nothing")),
-    _p("logfile", "string", "", immutable=True),
-    _p("daemonize", "bool", False, immutable=True),
-    _p("pidfile", "string", "", immutable=True),
-    _p("dir", "string", ".", protected=True),
-    _p("dbfilename", "string", "dump.rdb", protected=True),
-    _p("proto-max-bulk-len", "memory", 512 * 1024 * 1024, minimum=1024 * 1024),
-    _p("client-query-buffer-limit", "memory", 1024 * 1024 * 1024, minimum=1024 * 1024),
-    _p("enable-debug-command", "enum", "no", choices=("no", "yes", "local"),
-       immutable=True),
-    _p("enable-protected-configs", "enum", "no", choices=("no", "yes", "local"),
-       immutable=True),
-    _p("maxmemory", "memory", 0),
-    _p("maxmemory-policy", "enum", "noeviction",
-       choices=("volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
-                "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction")),
-    _p("slowlog-log-slower-than", "int", 10000, minimum=-1, maximum=2 ** 63 - 1),
-    _p("slowlog-max-len", "int", 128, minimum=0, maximum=2 ** 63 - 1),
-    _p("latency-monitor-threshold", "int", 0, minimum=0, maximum=2 ** 63 - 1),
-    _p("appendonly", "bool", False),
-    _p("save", "string", "3600 1 300 100 60 10000"),
+    # ---- booleans ----
+    _b("rdbchecksum", True, immutable=True),
+    _b("daemonize", False, immutable=True),
+    _b("io-threads-do-reads", False, immutable=True),
+    _b("always-show-logo", False, immutable=True),
+    _b("protected-mode", True),
+    _b("rdbcompression", True),
+    _b("rdb-del-sync-files", False),
+    _b("activerehashing", True),
+    _b("stop-writes-on-bgsave-error", True),
+    _b("set-proc-title", True, immutable=True),
+    _b("dynamic-hz", True),
+    _b("lazyfree-lazy-eviction", False),
+    _b("lazyfree-lazy-expire", False),
+    _b("lazyfree-lazy-server-del", False),
+    _b("lazyfree-lazy-user-del", False),
+    _b("lazyfree-lazy-user-flush", False),
+    _b("repl-disable-tcp-nodelay", False),
+    _b("repl-diskless-sync", True),
+    _b("aof-rewrite-incremental-fsync", True),
+    _b("no-appendfsync-on-rewrite", False),
+    _b("cluster-require-full-coverage", True),
+    _b("rdb-save-incremental-fsync", True),
+    _b("aof-load-truncated", True),
+    _b("aof-use-rdb-preamble", True),
+    _b("aof-timestamp-enabled", False),
+    _b("cluster-replica-no-failover", False, alias="cluster-slave-no-failover"),
+    _b("replica-lazy-flush", False, alias="slave-lazy-flush"),
+    _b("replica-serve-stale-data", True, alias="slave-serve-stale-data"),
+    _b("replica-read-only", True, alias="slave-read-only"),
+    _b("replica-ignore-maxmemory", True, alias="slave-ignore-maxmemory"),
+    _b("jemalloc-bg-thread", True),
+    _b("activedefrag", False),
+    _b("syslog-enabled", False, immutable=True),
+    _b("cluster-enabled", False, immutable=True),
+    _b("appendonly", False, deny_loading=True),
+    _b("cluster-allow-reads-when-down", False),
+    _b("cluster-allow-pubsubshard-when-down", True),
+    _b("crash-log-enabled", True),
+    _b("crash-memcheck-enabled", True),
+    _b("use-exit-on-panic", False, hidden=True),
+    _b("disable-thp", True, immutable=True),
+    _b("cluster-allow-replica-migration", True),
+    _b("replica-announced", True),
+    _b("latency-tracking", True),
+    _b("aof-disable-auto-gc", False),
+    _b("replica-ignore-disk-write-errors", False),
+    _b("tls-cluster", False),
+    _b("tls-replication", False),
+    _b("tls-prefer-server-ciphers", False),
+    _b("tls-session-caching", True),
+    # ---- strings ----
+    _s("aclfile", immutable=True),
+    _null("unixsocket", immutable=True),
+    _null("pidfile", immutable=True),
+    _null("replica-announce-ip", alias="slave-announce-ip"),
+    _null("masteruser", sensitive=True),
+    _null("cluster-announce-ip"),
+    _s("cluster-config-file", "nodes.conf", immutable=True),
+    _null("cluster-announce-hostname", validate=_hostname),
+    _null("cluster-announce-human-nodename", validate=_hostname),
+    _s("syslog-ident", "redis", immutable=True),
+    _s("dbfilename", "dump.rdb", protected=True,
+       validate=_basename_only("dbfilename")),
+    _s("appendfilename", "appendonly.aof", immutable=True,
+       validate=_aof_name("appendfilename", "filename")),
+    _s("appenddirname", "appendonlydir", immutable=True,
+       validate=_aof_name("appenddirname", "dirname")),
+    _null("server_cpulist", immutable=True),
+    _null("bio_cpulist", immutable=True),
+    _null("aof_rewrite_cpulist", immutable=True),
+    _null("bgsave_cpulist", immutable=True),
+    _s("ignore-warnings"),
+    _s("proc-title-template", "{title} {listen-addr} {server-mode}",
+       validate=validate_proc_title),
+    _null("bind-source-addr"),
+    _s("logfile", immutable=True),
+    _s("locale-collate"),
+    _null("masterauth", sensitive=True),
+    _null("requirepass", sensitive=True),
+    _null("tls-cert-file"),
+    _null("tls-key-file"),
+    _null("tls-key-file-pass"),
+    _null("tls-client-cert-file"),
+    _null("tls-client-key-file"),
+    _null("tls-client-key-file-pass"),
+    _null("tls-dh-params-file"),
+    _null("tls-ca-cert-file"),
+    _null("tls-ca-cert-dir"),
+    _null("tls-protocols"),
+    _null("tls-ciphers"),
+    _null("tls-ciphersuites"),
+    # ---- enums ----
+    _e("supervised", "no", ("upstart", "systemd", "auto", "no"), immutable=True),
+    _e("syslog-facility", "local0",
+       ("user", "local0", "local1", "local2", "local3", "local4", "local5", "local6",
+        "local7"), immutable=True),
+    _e("repl-diskless-load", "disabled", ("disabled", "on-empty-db", "swapdb"),
+       deny_loading=True),
+    _e("loglevel", "notice", LOGLEVELS),
+    _e("maxmemory-policy", "noeviction",
+       ("volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru",
+        "allkeys-lfu", "allkeys-random", "noeviction")),
+    _e("appendfsync", "everysec", ("everysec", "always", "no")),
+    _e("oom-score-adj", "no", ("no", "yes", "relative", "absolute"),
+       synonyms={"relative": "yes"}),
+    _e("acl-pubsub-default", "resetchannels", ("allchannels", "resetchannels")),
+    _e("sanitize-dump-payload", "no", ("no", "yes", "clients")),
+    _e("enable-protected-configs", "no", PROTECTED_CHOICES, immutable=True),
+    _e("enable-debug-command", "no", PROTECTED_CHOICES, immutable=True),
+    _e("enable-module-command", "no", PROTECTED_CHOICES, immutable=True),
+    _e("cluster-preferred-endpoint-type", "ip", ("ip", "hostname", "unknown-endpoint")),
+    _e("propagation-error-behavior", "ignore", ("ignore", "panic", "panic-on-replicas")),
+    _e("shutdown-on-sigint", "default", ("default", "save", "nosave", "now", "force"),
+       flags=True, validate=_shutdown_flags),
+    _e("shutdown-on-sigterm", "default", ("default", "save", "nosave", "now", "force"),
+       flags=True, validate=_shutdown_flags),
+    _e("tls-auth-clients", "yes", ("no", "yes", "optional")),
+    # ---- integers ----
+    _i("databases", 16, 1, INT_MAX, immutable=True),
+    _i("port", 6379, 0, 65535),
+    _i("io-threads", 1, 1, 128, immutable=True),
+    _i("auto-aof-rewrite-percentage", 100),
+    _i("cluster-replica-validity-factor", 10, alias="cluster-slave-validity-factor"),
+    _i("list-max-listpack-size", -2, INT_MIN, INT_MAX, alias="list-max-ziplist-size"),
+    _i("tcp-keepalive", 300),
+    _i("cluster-migration-barrier", 1),
+    _i("active-defrag-cycle-min", 1, 1, 99),
+    _i("active-defrag-cycle-max", 25, 1, 99),
+    _i("active-defrag-threshold-lower", 10, 0, 1000),
+    _i("active-defrag-threshold-upper", 100, 0, 1000),
+    _i("lfu-log-factor", 10),
+    _i("lfu-decay-time", 1),
+    _i("replica-priority", 100, alias="slave-priority"),
+    _i("repl-diskless-sync-delay", 5),
+    _i("maxmemory-samples", 5, 1, INT_MAX),
+    _i("maxmemory-eviction-tenacity", 10, 0, 100),
+    _i("timeout", 0),
+    _i("replica-announce-port", 0, 0, 65535, alias="slave-announce-port"),
+    _i("tcp-backlog", 511, immutable=True),
+    _i("cluster-port", 0, 0, 65535, immutable=True),
+    _i("cluster-announce-bus-port", 0, 0, 65535),
+    _i("cluster-announce-port", 0, 0, 65535),
+    _i("cluster-announce-tls-port", 0, 0, 65535),
+    _i("repl-timeout", 60, 1, INT_MAX),
+    _i("repl-ping-replica-period", 10, 1, INT_MAX, alias="repl-ping-slave-period"),
+    _i("list-compress-depth", 0),
+    _i("rdb-key-save-delay", 0, INT_MIN, INT_MAX, hidden=True),
+    _i("key-load-delay", 0, INT_MIN, INT_MAX, hidden=True),
+    _i("active-expire-effort", 1, 1, 10),
+    _i("hz", 10),
+    _i("min-replicas-to-write", 0, alias="min-slaves-to-write"),
+    _i("min-replicas-max-lag", 10, alias="min-slaves-max-lag"),
+    _i("watchdog-period", 0, hidden=True),
+    _i("shutdown-timeout", 10),
+    _i("repl-diskless-sync-max-replicas", 0),
+    _i("tls-port", 0, 0, 65535),
+    _i("tls-session-cache-size", 20 * 1024),
+    _i("tls-session-cache-timeout", 300),
+    _u("maxclients", 10000, 1, UINT_MAX),
+    _u("unixsocketperm", 0, 0, 0o777, octal=True, immutable=True),
+    _u("socket-mark-id", 0, 0, UINT_MAX, immutable=True),
+    _u("active-defrag-max-scan-fields", 1000, 1, LONG_MAX),
+    _u("slowlog-max-len", 128),
+    _u("acllog-max-len", 128),
+    _i("busy-reply-threshold", 5000, 0, LONG_MAX, alias="lua-time-limit"),
+    _i("cluster-node-timeout", 15000, 0, LLONG_MAX),
+    _i("slowlog-log-slower-than", 10000, -1, LLONG_MAX),
+    _i("latency-monitor-threshold", 0, 0, LLONG_MAX),
+    _m("proto-max-bulk-len", 512 * 1024 * 1024, 1024 * 1024, LONG_MAX, unsigned=False),
+    _i("stream-node-max-entries", 100, 0, LLONG_MAX),
+    _m("repl-backlog-size", 1024 * 1024, 1, LLONG_MAX, unsigned=False),
+    _m("maxmemory", 0, 0, ULLONG_MAX),
+    _m("cluster-link-sendbuf-limit", 0, 0, ULLONG_MAX),
+    _u("hash-max-listpack-entries", 512, alias="hash-max-ziplist-entries"),
+    _u("set-max-intset-entries", 512),
+    _u("set-max-listpack-entries", 128),
+    _u("zset-max-listpack-entries", 128, alias="zset-max-ziplist-entries"),
+    _m("active-defrag-ignore-bytes", 100 << 20, 1, LLONG_MAX),
+    _m("hash-max-listpack-value", 64, alias="hash-max-ziplist-value"),
+    _m("set-max-listpack-value", 64),
+    _m("stream-node-max-bytes", 4096),
+    _m("zset-max-listpack-value", 64, alias="zset-max-ziplist-value"),
+    _m("hll-sparse-max-bytes", 3000),
+    _u("tracking-table-max-keys", 1000000),
+    _m("client-query-buffer-limit", 1024 * 1024 * 1024, 1024 * 1024, LONG_MAX),
+    _m("maxmemory-clients", 0, -100, LLONG_MAX, unsigned=False, percent=True),
+    _i("repl-backlog-ttl", 60 * 60, 0, LONG_MAX),
+    _m("auto-aof-rewrite-min-size", 64 * 1024 * 1024, 0, LLONG_MAX, unsigned=False),
+    _i("loading-process-events-interval-bytes", 2 * 1024 * 1024, 1024, INT_MAX,
+       hidden=True),
+    # ---- special ----
+    DirParam("dir", ".", protected=True, deny_loading=True),
+    SaveParam("save", [(3600, 1), (300, 100), (60, 10000)]),
+    ClientOutputBufferLimitParam("client-output-buffer-limit", dict(OBUF_DEFAULTS)),
+    OomScoreAdjValuesParam("oom-score-adj-values", [0, 200, 800]),
+    NotifyKeyspaceEventsParam("notify-keyspace-events", ""),
+    BindParam("bind", ["127.0.0.1", "-::1"]),
+    ReplicaOfParam("replicaof", None, alias="slaveof", immutable=True),
+    PercentilesParam("latency-tracking-info-percentiles", [50.0, 99.0, 99.9]),
 ]
 
+# Every name CONFIG accepts (primary names and aliases), lowercase -> Param.
 PARAMS_BY_NAME = {}
 for _param in PARAMS:
     PARAMS_BY_NAME[_param.name] = _param
     for _alias in _param.aliases:
         PARAMS_BY_NAME[_alias] = _param
 
+_GLOB_CHARS = frozenset("[*?")
+
+
+try:
+    from ember.storage.glob import glob_match as _redis_glob
+except ImportError:  # pragma: no cover - the shared matcher is not there yet
+    _redis_glob = None
+
+
+def glob_match(pattern: str, name: str) -> bool:
+    """Case-insensitive glob match of a parameter name (Redis's stringmatch nocase)."""
+    if _redis_glob is not None:
+        return _redis_glob(pattern.encode("utf-8", "surrogateescape"),
+                           name.encode("utf-8", "surrogateescape"), nocase=True)
+    return fnmatch.fnmatchcase(name.lower(), pattern.lower())
+
+
+def _clamp_hz(config) -> None:
+    """hz is a hint: out-of-range values are capped to 1..500, as Redis does."""
+    if config.hz < MIN_HZ or config.hz > MAX_HZ:
+        config._store(PARAMS_BY_NAME["hz"], min(max(config.hz, MIN_HZ), MAX_HZ))
+
+
+def _apply_loglevel(config) -> None:
+    """Make a new loglevel take effect at once."""
+    from ember.server.logsetup import apply_level
+
+    apply_level(config.loglevel)
+
 
 class Config:
     """Current configuration values; each parameter is also an attribute."""
 
     def __init__(self):
-        self.values = {}
         self.path = None   # the config file given on the command line, for REWRITE
+        self.values = {}
+        # param name -> callable(config) that makes a CONFIG SET change take effect;
+        # it raises ConfigError(reason) to refuse it. The server layer adds its own
+        # (port and bind re-binding) with add_applier.
+        self.appliers = {"hz": _clamp_hz, "loglevel": _apply_loglevel}
+        self.rename_commands = []   # (old, new) pairs from rename-command lines
+        self.user_directives = []   # ACL "user" lines, for the ACL code to read
+        self.explicit = set()       # parameters a file or the command line set
+        self._save_loaded = False
         for param in PARAMS:
-            self._store(param, param.default if not isinstance(param.default, list)
-                        else list(param.default))
+            self._store(param, param.initial())
 
     def _store(self, param: Param, value) -> None:
         self.values[param.name] = value
         setattr(self, param.attr, value)
 
+    # ---- lookup ------------------------------------------------------------------------
+
     def param(self, name: str) -> Param:
         """The parameter called ``name`` (or an alias), KeyError if there is none."""
         return PARAMS_BY_NAME[name.lower()]
 
-    def set(self, name: str, args: list) -> None:
-        """Parse and store one directive (``args`` are its argument strings)."""
-        param = self.param(name)
-        self._store(param, param.parse(args))
+    def has(self, name: str) -> bool:
+        """True when ``name`` is a parameter or an alias."""
+        return name.lower() in PARAMS_BY_NAME
 
     def get(self, name: str):
         """The parsed value of ``name``."""
@@ -176,3 +393,133 @@ class Config:
         """The value of ``name`` as CONFIG GET prints it."""
         param = self.param(name)
         return param.format(self.values[param.name])
+
+    def add_applier(self, name: str, applier) -> None:
+        """Run ``applier(config)`` after CONFIG SET changes ``name``."""
+        self.appliers[self.param(name).name] = applier
+
+    # ---- setting -----------------------------------------------------------------------
+
+    def set(self, name: str, args: list, loading: bool = False) -> None:
+        """Parse and store one directive (``args`` are its argument strings)."""
+        param = self.param(name)
+        if not param.multi_arg and len(args) != 1:
+            raise ConfigError("wrong number of arguments")
+        append = False
+        if loading:
+            self.explicit.add(param.name)
+            if param.name == "save":
+                append, self._save_loaded = self._save_loaded, True
+        self._store(param, param.parse(list(args), self.values[param.name], append))
+
+    def finish_loading(self) -> None:
+        """Checks Redis makes once the whole configuration is read."""
+        _clamp_hz(self)
+        if self.logfile:
+            try:
+                with open(self.logfile, "a"):
+                    pass
+            except OSError as exc:
+                raise ConfigError(f"Can't open the log file: {exc.strerror}")
+
+    def set_many(self, pairs: list, protected_ok: bool = False):
+        """CONFIG SET: apply (name, value) pairs all or nothing.
+
+        Returns None on success, else Redis's whole error reply text ("ERR ...").
+        """
+        try:
+            self._set_many(pairs, protected_ok)
+        except ConfigError as exc:
+            return str(exc)
+        return None
+
+    def _set_many(self, pairs: list, protected_ok: bool) -> None:
+        chosen = []
+        for name, value in pairs:
+            param = PARAMS_BY_NAME.get(name.lower())
+            if param is None:
+                raise ConfigError("ERR Unknown option or number of arguments for CONFIG SET "
+                                  f"- '{name}'")
+            if param.immutable:
+                raise _set_failed(name, "can't set immutable config")
+            if param.protected and not protected_ok:
+                raise _set_failed(name, "can't set protected config")
+            key = self._registered_name(name)
+            if any(seen == key for seen, _, _ in chosen):
+                raise _set_failed(name, "duplicate parameter")
+            chosen.append((key, param, value))
+        old = {param.name: self.values[param.name] for _, param, _ in chosen}
+        appliers = []
+        for key, param, value in chosen:
+            args = (value.split(" ") if value else []) if param.multi_arg else [value]
+            try:
+                new = param.parse(args, self.values[param.name])
+            except ConfigError as exc:
+                self._restore(old)
+                raise _set_failed(key, str(exc))
+            if new != self.values[param.name]:
+                self._store(param, new)
+                applier = self.appliers.get(param.name)
+                if applier is not None and all(a is not applier for _, a in appliers):
+                    appliers.append((key, applier))
+        for key, applier in appliers:
+            try:
+                applier(self)
+            except ConfigError as exc:
+                self._restore(old)
+                for _, undo in appliers:
+                    try:
+                        undo(self)
+                    except ConfigError:
+                        logging.getLogger("ember").warning(
+                            "Failed applying restored failed CONFIG SET command")
+                raise _set_failed(key, str(exc))
+
+    def _restore(self, old: dict) -> None:
+        for name, value in old.items():
+            param = PARAMS_BY_NAME[name]
+            if isinstance(param, DirParam):
+                try:
+                    param.parse_one(value)
+                except ConfigError:
+                    pass
+            self._store(param, value)
+
+    @staticmethod
+    def _registered_name(name: str) -> str:
+        """The table entry ``name`` hits: an alias counts apart from its primary name."""
+        return name.lower()
+
+    # ---- CONFIG REWRITE -----------------------------------------------------------------
+
+    def rewrite_file(self) -> None:
+        """Write the current values into the config file (OSError if that fails)."""
+        from ember.server.rewrite import rewrite_config
+
+        rewrite_config(self.path, PARAMS, self.values, PARAMS_BY_NAME.get)
+
+    # ---- CONFIG GET --------------------------------------------------------------------
+
+    def matching(self, patterns: list) -> dict:
+        """CONFIG GET: name -> printed value for every parameter a pattern matches."""
+        found = {}
+        seen = set()
+        for pattern in patterns:
+            if not _GLOB_CHARS.intersection(pattern):
+                param = PARAMS_BY_NAME.get(pattern.lower())
+                if param is not None and pattern.lower() not in seen:
+                    seen.add(pattern.lower())
+                    found[pattern] = param.format(self.values[param.name])
+                continue
+            for name, param in PARAMS_BY_NAME.items():
+                if param.hidden or name in seen:
+                    continue
+                if glob_match(pattern, name):
+                    seen.add(name)
+                    found[name] = param.format(self.values[param.name])
+        return found
+
+
+def _set_failed(name: str, reason: str) -> ConfigError:
+    return ConfigError(f"ERR CONFIG SET failed (possibly related to argument '{name}') - "
+                       f"{reason}")
