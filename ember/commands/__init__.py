@@ -6,6 +6,7 @@ import importlib
 COMMAND_MODULES = (
     "connection",
     "strings",
+    "bitmaps",
     "keys",
     "config",
     "shutdown",
