@@ -6,11 +6,14 @@ diagonal match, then the larger neighbour (going up in the first string on a str
 order Redis replies with.
 """
 
+from array import array
+
 
 def lcs_table(a: bytes, b: bytes, keep: bool = True) -> list:
     """Rows ``0..len(a)`` of LCS lengths: ``rows[i][j]`` is LCS(a[:i], b[:j]).
 
     With ``keep`` False only the first and last rows are kept (enough for the length).
+    Kept rows are packed 4 bytes a cell, the size of Redis's uint32 table.
     """
     prev = [0] * (len(b) + 1)
     rows = [prev]
@@ -27,7 +30,7 @@ def lcs_table(a: bytes, b: bytes, keep: bool = True) -> list:
                     left = up
             append(left)
         if keep:
-            rows.append(row)
+            rows.append(array("I", row))
         prev = row
     if not keep and a:
         rows.append(prev)

@@ -214,7 +214,7 @@ _DECIMALS = st.builds(
     lambda sign, whole, frac, exp: f"{sign}{whole}{'.' + frac if frac else ''}{exp}",
     st.sampled_from(["", "-", "+"]), st.integers(0, 10 ** 6).map(str),
     st.text("0123456789", max_size=12),
-    st.sampled_from(["", "", "", "e3", "e-5", "E+2", "e-20", "e17"]))
+    st.sampled_from(["", "", "", "e3", "e-5", "E+2", "e-20", "e17", "e300", "e-300", "e4000"]))
 
 
 @FAST
