@@ -10,6 +10,7 @@ COMMAND_MODULES = (
     "keys",
     "config",
     "shutdown",
+    "info", "client", "server", "debug",
 )
 
 

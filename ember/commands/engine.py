@@ -11,6 +11,7 @@ import time
 import traceback
 from time import perf_counter_ns
 
+from ember.commands import runtime, slowlog
 from ember.commands.context import Client
 from ember.commands.registry import COMMANDS
 from ember.errors import NOAUTH, ReplyError
@@ -88,6 +89,8 @@ class Engine:
         self.propagators = []
         self.keyspace_listeners = []
         self.hooks = {}
+        # MONITOR, SLOWLOG, LATENCY, CLIENT PAUSE, LASTSAVE ... state (commands/runtime.py).
+        runtime.install(self)
 
     # ---- time --------------------------------------------------------------------------
 
@@ -166,6 +169,8 @@ class Engine:
 
     def call(self, client: Client, spec, argv: list):
         """Run an already-validated command: handler, stats, propagation."""
+        if client.no_touch and client.db.touching and spec.name != "touch":
+            return runtime.call_untouched(self, client, spec, argv)
         dirty_before = self.dirty
         started = perf_counter_ns()
         try:
@@ -183,6 +188,12 @@ class Engine:
         spec.calls += 1
         spec.nsec += duration
         client.last_cmd = spec.name
+        config = self.config
+        if (duration >= config.slowlog_log_slower_than * 1000 >= 0
+                or config.latency_monitor_threshold):
+            slowlog.record(self, client, spec, argv, duration // 1000)
+        if self.monitors:
+            runtime.feed_monitors(self, client, spec, argv)
         if spec.is_write and self.dirty != dirty_before:
             self._propagate_write(client, argv)
         return reply

@@ -15,6 +15,7 @@ import time
 
 from ember.commands import load_all
 from ember.commands.engine import Engine
+from ember.commands.runtime import active_expire_allowed
 
 log = logging.getLogger("ember")
 
@@ -177,8 +178,9 @@ class Server:
         engine.tick()
         budget = _EXPIRE_CPU_SHARE / self.config.hz
         deadline = time.perf_counter() + budget
+        expire_on = active_expire_allowed(engine)  # DEBUG SET-ACTIVE-EXPIRE, CLIENT PAUSE
         for db in engine.dbs:
-            if not db.expires:
+            if not db.expires or not expire_on:
                 continue
             while time.perf_counter() < deadline:
                 if db.active_expire(_EXPIRE_CHUNK) < _EXPIRE_CHUNK:

@@ -11,6 +11,7 @@ as Redis does.
 import asyncio
 import time
 
+from ember.commands.runtime import must_wait
 from ember.protocol.encoder import BULK_HEADERS, ENCODERS_RESP2, ENCODERS_RESP3, error_bytes
 from ember.protocol.parser import RequestParser
 
@@ -115,6 +116,10 @@ class Connection(asyncio.Protocol):
         index = 0
         for argv in commands:
             index += 1
+            if engine.pause_kind is not None and must_wait(engine, client, argv):
+                self.pending = commands[index - 1:]
+                self._hold_for_pause()
+                break
             reply = execute(client, argv)
             if client.reply_mode == REPLY_ON:
                 if type(reply) is bytes and len(reply) < 4096:
@@ -133,6 +138,8 @@ class Connection(asyncio.Protocol):
                         break
             elif client.reply_mode == "skip":
                 client.reply_mode = REPLY_ON
+            elif client.reply_mode == "skip-next":  # CLIENT REPLY SKIP: skip the next one
+                client.reply_mode = "skip"
             if client.close_after_reply:
                 self.pending = []
                 break
@@ -141,6 +148,27 @@ class Connection(asyncio.Protocol):
         if client.close_after_reply:
             self.close()
         self._answer_protocol_error()
+
+    # ---- CLIENT PAUSE ------------------------------------------------------------------
+
+    def _hold_for_pause(self) -> None:
+        """CLIENT PAUSE holds ``pending``: retry when the pause ends, or on UNPAUSE."""
+        engine = self.engine
+        engine.pause_waiters.add(self)
+        delay = max(engine.pause_until_ms - engine.now(), 0) / 1000
+        asyncio.get_running_loop().call_later(delay, self.resume_after_pause)
+
+    def wake_after_pause(self) -> None:
+        """CLIENT UNPAUSE: run the held commands on the next loop iteration."""
+        asyncio.get_running_loop().call_soon(self.resume_after_pause)
+
+    def resume_after_pause(self) -> None:
+        """Run the commands CLIENT PAUSE held back (a pause still in force holds them again)."""
+        self.engine.pause_waiters.discard(self)
+        if self.closing or self.paused or not self.pending:
+            return
+        commands, self.pending = self.pending, []
+        self.run_commands(commands)
 
     def _answer_protocol_error(self) -> None:
         """After the commands before it ran, reply to a protocol error and close."""
