@@ -1,5 +1,7 @@
 """The configuration table: value parsing, CONFIG SET's all-or-nothing rules, CONFIG GET."""
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -353,3 +355,25 @@ def test_shutdown_arguments():
     assert engine.execute(client, [b"SHUTDOWN", b"NOSAVE"]) is None
     assert engine.hooks["server"].reasons == ["User requested shutdown..."]
     assert client.close_after_reply and saves == [1]
+
+
+def test_log_lines_carry_redis_level_marks():
+    import logging
+
+    from ember.server import logsetup
+
+    marks = [logsetup.mark(level) for level in (
+        logging.DEBUG, logsetup.VERBOSE, logging.INFO, logging.WARNING, logging.ERROR)]
+    assert marks == [".", "-", "*", "#", "#"]
+    record = logging.LogRecord("ember", logging.INFO, "", 0, "Ready %s", ("now",), None)
+    line = logsetup.RedisFormatter().format(record)
+    assert re.match(r"^\d+:[CMS] \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d\.\d{3} \* Ready now$",
+                    line)
+    config = Config()
+    try:
+        assert config.set_many([("loglevel", "warning")]) is None
+        assert logging.getLogger("ember").level == logging.WARNING
+        assert config.set_many([("loglevel", "debug")]) is None
+        assert logging.getLogger("ember").level == logging.DEBUG
+    finally:
+        logsetup.apply_level("notice")
