@@ -8,6 +8,7 @@ COMMAND_MODULES = (
     "strings",
     "bitmaps",
     "keys",
+    "introspection",
     "config",
     "shutdown",
     "info", "client", "server", "debug",

@@ -20,7 +20,7 @@ def ping(ctx, argv):
     return argv[1] if len(argv) == 2 else PONG
 
 
-@command("echo", arity=2, flags="fast", group="connection", since="1.0.0")
+@command("echo", arity=2, flags="loading stale fast", group="connection", since="1.0.0")
 def echo(ctx, argv):
     """Echo the given string."""
     return argv[1]

@@ -55,6 +55,8 @@ class CommandSpec:
     # Optional Redis key specs (ember.commands.keyspecs.KeySpec ...) for COMMAND INFO and
     # GETKEYSANDFLAGS; None means "derive one from first/last/step and the flags".
     key_specs: tuple = None
+    # Redis's command tips for clients ("nondeterministic_output", "request_policy:...").
+    tips: tuple = ()
     subcommands: dict = field(default_factory=dict)
     parent: "CommandSpec" = None
     # Hot-path booleans derived from flags.
@@ -135,7 +137,7 @@ COMMANDS = {}
 
 def command(name: str, arity: int, flags: str = "", keys=(0, 0, 0), group: str = "generic",
             since: str = "1.0.0", summary: str = "", complexity: str = "", acl: str = "",
-            getkeys=None, container: bool = False, key_specs=None):
+            getkeys=None, container: bool = False, key_specs=None, tips: str = ""):
     """Declare a command. Used as a decorator on its handler ``handler(ctx, argv)``."""
 
     def register(handler):
@@ -145,6 +147,7 @@ def command(name: str, arity: int, flags: str = "", keys=(0, 0, 0), group: str =
             summary=summary or (handler.__doc__ or "").strip().split("\n")[0],
             complexity=complexity, acl=tuple(acl.split()), getkeys=getkeys,
             key_specs=tuple(key_specs) if key_specs is not None else None,
+            tips=tuple(tips.split()),
         )
         if "|" in name:
             parent_name, sub = name.split("|", 1)
