@@ -99,6 +99,56 @@ def build_config(argv: list, stdin=None) -> Config:
     return config
 
 
+_RESERVED_FDS = 32  # Redis's CONFIG_MIN_RESERVED_FDS: listeners, logs, files
+
+
+def adjust_open_files_limit(config: Config) -> None:
+    """Raise the open-files limit to maxclients + 32, or lower maxclients, as Redis does.
+
+    Without it, the default soft limit (often 1024) would fail accept() long before
+    maxclients connections and no client would get "max number of clients reached".
+    """
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return
+    wanted = config.maxclients + _RESERVED_FDS
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    error = None
+    try:  # raising the hard limit too works where the process may (CAP_SYS_RESOURCE)
+        new_hard = hard if hard == resource.RLIM_INFINITY else max(hard, wanted)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, new_hard))
+        best = wanted
+    except (OSError, ValueError) as exc:
+        error = getattr(exc, "strerror", None) or str(exc)
+        best = soft
+        if hard != resource.RLIM_INFINITY and hard > soft:
+            try:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+                best = hard
+            except (OSError, ValueError):
+                pass
+    if best >= wanted:
+        log.info("Increased maximum number of open files to %d (it was originally set to "
+                 "%d).", wanted, soft)
+        return
+    if best <= _RESERVED_FDS:
+        log.warning("Your current 'ulimit -n' of %d is not enough for the server to start. "
+                    "Please increase your open file limit to at least %d. Exiting.",
+                    soft, wanted)
+        sys.exit(1)
+    log.warning("You requested maxclients of %d requiring at least %d max file "
+                "descriptors.", config.maxclients, wanted)
+    log.warning("Server can't set maximum open files to %d because of OS error: %s.",
+                wanted, error)
+    config.set("maxclients", [str(best - _RESERVED_FDS)])
+    log.warning("Current maximum open files is %d. maxclients has been reduced to %d to "
+                "compensate for low ulimit. If you need higher maxclients increase "
+                "'ulimit -n'.", best, config.maxclients)
+
+
 def install_event_loop_policy() -> str:
     """Use uvloop where available; return the name of the loop in use."""
     try:
@@ -171,6 +221,7 @@ def main(argv: list = None) -> int:
         if not config.pidfile:
             config.set("pidfile", [DEFAULT_PIDFILE])
     setup_logging(config.logfile, config.loglevel)
+    adjust_open_files_limit(config)
     loop_name = install_event_loop_policy()
     log.info("oO0OoO0OoO0Oo ember is starting oO0OoO0OoO0Oo")
     log.info("ember version=%s, redis_version=%s, bits=%d, pid=%d, just started",
