@@ -1,11 +1,11 @@
 """Config: the server's configuration values, CONFIG SET's rules and CONFIG GET's matching.
 
 One table (:data:`PARAMS`, in :mod:`ember.server.config_table`) serves the command
-line, redis.conf files, CONFIG GET/SET and CONFIG REWRITE. Values are kept parsed (ints, bools, lists; the special ones are listed
-in :mod:`ember.server.config_special`); each parameter is also an attribute of
-:class:`Config` with ``-`` turned into ``_`` (``config.maxmemory_policy``), so hot paths
-read a plain attribute. Parameters whose feature ember does not have yet are accepted
-and stored all the same, for the code that will read them.
+line, redis.conf files, CONFIG GET/SET and CONFIG REWRITE. Values are kept parsed (ints,
+bools, lists; the special ones are listed in :mod:`ember.server.config_special`); each
+parameter is an attribute of :class:`Config` with ``-`` turned into ``_``
+(``config.maxmemory_policy``), so hot paths read a plain attribute. Parameters whose
+feature ember does not have yet are accepted and stored, for the code that will read them.
 
 Notes on stored forms: memory sizes are bytes; ``maxmemory-clients`` given as a
 percentage is stored negative (``10%`` -> -10) as Redis stores it; flag enums
