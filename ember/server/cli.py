@@ -17,7 +17,7 @@ import sys
 from ember import REDIS_VERSION, __version__
 from ember.protocol.parser import split_inline
 from ember.server.conffile import ConfigFileError, ConfigOpenError, load_server_config
-from ember.server.config import Config
+from ember.server.config import Config, ConfigError
 from ember.server.config_types import sds_repr
 from ember.server.logsetup import RedisFormatter, set_role, setup_logging
 
@@ -149,6 +149,15 @@ def adjust_open_files_limit(config: Config) -> None:
                 "'ulimit -n'.", best, config.maxclients)
 
 
+def apply_maxclients(config: Config) -> None:
+    """CONFIG SET maxclients: adjust the open-files limit, refuse what the OS cannot do."""
+    wanted = config.maxclients
+    adjust_open_files_limit(config)
+    if config.maxclients != wanted:
+        raise ConfigError("The operating system is not able to handle the specified number "
+                          f"of clients, try with {config.maxclients}")
+
+
 def install_event_loop_policy() -> str:
     """Use uvloop where available; return the name of the loop in use."""
     try:
@@ -186,6 +195,7 @@ async def _serve(config: Config) -> int:
     if pidfile and not write_pidfile(pidfile):
         pidfile = ""
     rebind.install(server, config)
+    config.add_applier("maxclients", apply_maxclients)
     server.install_signal_handlers()
     log.info("Server initialized")
     log.info("Ready to accept connections tcp")
