@@ -234,8 +234,9 @@ def main(argv: list = None) -> int:
     adjust_open_files_limit(config)
     loop_name = install_event_loop_policy()
     log.info("oO0OoO0OoO0Oo ember is starting oO0OoO0OoO0Oo")
-    log.info("ember version=%s, redis_version=%s, bits=%d, pid=%d, just started",
-             __version__, REDIS_VERSION, 64 if sys.maxsize > 2 ** 32 else 32, os.getpid())
+    log.info("ember version=%s, redis_version=%s, bits=%d, port=%d, pid=%d, just started",
+             __version__, REDIS_VERSION, 64 if sys.maxsize > 2 ** 32 else 32, config.port,
+             os.getpid())
     if not argv:
         log.warning("Warning: no config file specified, using the default config. In order "
                     "to specify a config file use ember-server /path/to/redis.conf")

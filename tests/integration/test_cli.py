@@ -48,7 +48,8 @@ def test_config_file_then_options(tmp_path):
     lines = server.log.splitlines()
     assert lines and all(LOG_LINE.match(line) for line in lines), server.log
     assert any("Configuration loaded" in line for line in lines)
-    assert any(f"pid={server.proc.pid}" in line and __version__ in line for line in lines)
+    assert any(f"port={port}, pid={server.proc.pid}" in line and __version__ in line
+               for line in lines)
 
 
 def test_unknown_directive_is_fatal():

@@ -36,9 +36,12 @@ def test_set_is_all_or_nothing(r):
 
 
 def test_live_settings_rebinding_and_auth(tmp_path):
-    server = start_ember()
+    server = start_ember("--enable-protected-configs", "local")
     try:
         client = redis.Redis(port=server.port)
+        # Protected configs: allowed here because the client is local.
+        assert client.config_set("dir", str(tmp_path))
+        assert client.config_get("dir") == {"dir": str(tmp_path)}
         # maxclients is read on each new connection.
         client.config_set("maxclients", 1)
         extra = RawClient(server.port)
