@@ -50,6 +50,7 @@ class Server:
         self.config = config
         self.engine = engine or Engine(config)
         self.engine.hooks["server"] = self
+        config.add_applier("proto-max-bulk-len", self._apply_proto_max_bulk_len)
         self.connections = set()
         self.listeners = []
         self.loop = None
@@ -123,6 +124,12 @@ class Server:
                 and not self.bind_explicit and not _is_loopback(peer)):
             return PROTECTED_MODE_DENIED
         return None
+
+    def _apply_proto_max_bulk_len(self, config) -> None:
+        """CONFIG SET proto-max-bulk-len holds for connected clients too, as in Redis."""
+        for conn in self.connections:
+            if conn.parser is not None:
+                conn.parser.max_bulk = config.proto_max_bulk_len
 
     def client_gone(self, client) -> None:
         """A connection closed: drop its client state."""

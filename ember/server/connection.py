@@ -83,6 +83,7 @@ class Connection(asyncio.Protocol):
         client.last_interaction = time.time()
         self.engine.stats.net_input_bytes += len(data)
         parser = self.parser
+        parser.unauthenticated = not client.authenticated  # RESET can de-authenticate
         commands = parser.feed(data)
         if self.pending:
             self.pending.extend(commands)

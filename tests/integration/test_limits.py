@@ -364,3 +364,30 @@ def test_handler_exception_answers_err_and_engine_keeps_serving():
     assert engine.stats.total_error_replies >= 1
     assert engine.execute(client, [b"SET", b"k", b"v"]) == "OK"
     assert engine.execute(client, [b"GET", b"k"]) == b"v"
+
+
+# ---- limits that change while clients are connected ----------------------------------------
+
+
+def test_reset_brings_back_pre_auth_limits(server_factory):
+    """RESET de-authenticates the connection (requirepass): the pre-AUTH limits apply again."""
+    server = server_factory("--requirepass", "s3cret")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(AUTH)
+        assert sock.recv(100) == b"+OK\r\n"
+        sock.sendall(encode_command("RESET"))
+        assert sock.recv(100) == b"+RESET\r\n"
+        sock.sendall(encode_command("DEL", *["k"] * 10))
+        assert read_until_closed(sock) == \
+            b"-ERR Protocol error: unauthenticated multibulk length\r\n"
+
+
+def test_config_set_proto_max_bulk_len_applies_to_connected_clients(server_factory):
+    server = server_factory()
+    client = RawClient(server.port)
+    assert client.call_raw("CONFIG", "SET", "proto-max-bulk-len", "1mb") == b"+OK\r\n"
+    assert client.call_raw("SET", "k", "x" * MB) == b"+OK\r\n"
+    client.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n" % (MB + 1))
+    assert client.read_raw() == b"-ERR Protocol error: invalid bulk length\r\n"
+    assert client.closed_by_server()
+    client.close()
