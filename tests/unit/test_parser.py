@@ -139,6 +139,26 @@ def test_split_invariance(requests, cuts):
     assert feed_chunks(byte_by_byte(data))[0] == expected
 
 
+@st.composite
+def same_shape_pipeline(draw):
+    """Commands that all have the same argument count (the fast path's column check)."""
+    argc = draw(st.integers(1, 5))
+    return draw(st.lists(st.lists(arg, min_size=argc, max_size=argc), min_size=2,
+                         max_size=30))
+
+
+@settings(max_examples=150, deadline=None)
+@given(same_shape_pipeline(), st.lists(st.integers(0, 10_000), max_size=6))
+def test_same_shape_pipelines(argvs, cuts):
+    data = b"".join(multibulk(a) for a in argvs)
+    assert feed_chunks([data])[0] == argvs
+    assert feed_chunks(split_at(data, cuts))[0] == argvs
+    # A truncated pipeline gives the whole commands and keeps the rest.
+    commands, parser = feed_chunks([data[:-1]])
+    assert commands == argvs[:-1] and parser.error is None
+    assert parser.feed(data[-1:]) == [argvs[-1]]
+
+
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(request, min_size=1, max_size=8), st.lists(st.integers(0, 10_000), max_size=8))
