@@ -188,9 +188,7 @@ class Engine:
         spec.calls += 1
         spec.nsec += duration
         client.last_cmd = spec.name
-        config = self.config
-        if (duration >= config.slowlog_log_slower_than * 1000 >= 0
-                or config.latency_monitor_threshold):
+        if duration >= self.slow_ns:    # slowlog-log-slower-than, latency-monitor-threshold
             slowlog.record(self, client, spec, argv, duration // 1000)
         if self.monitors:
             runtime.feed_monitors(self, client, spec, argv)

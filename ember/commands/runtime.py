@@ -22,6 +22,10 @@ _SAMPLES = 16
 # Minimum time between two samples, as Redis's run_with_period(100).
 _SAMPLE_PERIOD_MS = 100
 
+# "Never": a duration no command reaches (slow log and latency monitor both off).
+_NEVER_NS = 1 << 62
+_SLOW_PARAMS = ("slowlog-log-slower-than", "slowlog-max-len", "latency-monitor-threshold")
+
 PAUSE_WRITE = "write"
 PAUSE_ALL = "all"
 
@@ -61,6 +65,8 @@ class MetricSampler:
                     del series[0]
         self.last_ms = now
         self.last = readings
+        # CONFIG SET keeps slow_ns current; this also catches changes made around it.
+        engine.slow_ns = slow_threshold_ns(engine.config)
         # A timed CLIENT PAUSE ends by itself: forget it once its deadline has passed.
         if engine.pause_kind is not None and engine.now() >= engine.pause_until_ms:
             end_pause(engine)
@@ -69,6 +75,33 @@ class MetricSampler:
         """The average of the recorded samples of ``name`` (ops, input, output)."""
         series = self.samples[name]
         return sum(series) / _SAMPLES if series else 0
+
+
+def slow_threshold_ns(config) -> int:
+    """Shortest command duration (ns) that the slow log or the latency monitor records."""
+    threshold = _NEVER_NS
+    if config.slowlog_log_slower_than >= 0 and config.slowlog_max_len > 0:
+        threshold = config.slowlog_log_slower_than * 1000
+    if config.latency_monitor_threshold > 0:
+        threshold = min(threshold, config.latency_monitor_threshold * 1_000_000)
+    return threshold
+
+
+def _follow_slow_configs(engine) -> None:
+    """Keep ``engine.slow_ns`` (one comparison in the dispatcher) in step with CONFIG SET."""
+    config = engine.config
+
+    def refresh(cfg):
+        engine.slow_ns = slow_threshold_ns(cfg)
+
+    refresh(config)
+    for name in _SLOW_PARAMS:
+        previous = config.appliers.get(name)
+        if previous is None:
+            config.add_applier(name, refresh)
+        else:
+            config.add_applier(name, lambda cfg, previous=previous: (previous(cfg),
+                                                                     refresh(cfg)))
 
 
 def install(engine) -> None:
@@ -86,6 +119,7 @@ def install(engine) -> None:
     engine.peak_memory = 0
     engine.metrics = MetricSampler(engine)
     engine.hooks.setdefault("cron", []).append(engine.metrics.sample)
+    _follow_slow_configs(engine)
 
 
 # ---- CLIENT NO-TOUCH --------------------------------------------------------------------

@@ -73,13 +73,14 @@ def test_slowlog_newest_first_and_trimmed():
 
 
 def test_slowlog_records_through_the_engine(engine):
-    engine.config.set("slowlog-log-slower-than", ["0"])
     client = engine.new_client()
+    assert run(engine, client, "CONFIG", "SET", "slowlog-log-slower-than", "0") == "OK"
     run(engine, client, "AUTH", "secret")
     run(engine, client, "PING")
     entries = run(engine, client, "SLOWLOG", "GET")
-    assert [e[3] for e in entries[:2]] == [[b"PING"], [b"AUTH", b"(redacted)"]]
-    engine.config.set("slowlog-log-slower-than", ["-1"])
+    assert [e[3] for e in entries[:3]] == [[b"PING"], [b"AUTH", b"(redacted)"],
+                                           [b"CONFIG", b"SET", b"slowlog-log-slower-than", b"0"]]
+    assert run(engine, client, "CONFIG", "SET", "slowlog-log-slower-than", "-1") == "OK"
     run(engine, client, "SLOWLOG", "RESET")
     run(engine, client, "PING")
     assert run(engine, client, "SLOWLOG", "LEN") == 0
@@ -172,3 +173,18 @@ def test_debug_refused_by_default(clock):
     reply = run(engine, client, "DEBUG", "SLEEP", "0")
     assert isinstance(reply, ReplyError) and reply.message.startswith(
         "ERR DEBUG command not allowed.")
+
+
+def test_slow_threshold_follows_config(engine):
+    client = engine.new_client()
+    assert engine.slow_ns == 10_000 * 1000
+    run(engine, client, "CONFIG", "SET", "latency-monitor-threshold", "5")
+    assert engine.slow_ns == 5 * 1_000_000
+    run(engine, client, "CONFIG", "SET", "slowlog-log-slower-than", "-1")
+    assert engine.slow_ns == 5 * 1_000_000
+    run(engine, client, "CONFIG", "SET", "latency-monitor-threshold", "0")
+    assert engine.slow_ns > 10 ** 15
+    # A change made without CONFIG SET is picked up by the next cron sample.
+    engine.config.set("slowlog-log-slower-than", ["3"])
+    engine.metrics.sample()
+    assert engine.slow_ns == 3000
