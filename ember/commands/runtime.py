@@ -60,7 +60,9 @@ class MetricSampler:
             elapsed = now - self.last_ms
             for name, value in readings.items():
                 series = self.samples[name]
-                series.append((value - self.last[name]) * 1000 // elapsed if elapsed else 0)
+                # max(): CONFIG RESETSTAT may have moved a counter back.
+                delta = max(value - self.last[name], 0)
+                series.append(delta * 1000 // elapsed if elapsed else 0)
                 if len(series) > _SAMPLES:
                     del series[0]
         self.last_ms = now
