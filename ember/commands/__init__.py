@@ -8,6 +8,7 @@ COMMAND_MODULES = (
     "strings",
     "bitmaps",
     "keys",
+    "expire",
     "introspection",
     "config",
     "shutdown",
