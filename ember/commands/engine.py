@@ -30,10 +30,15 @@ def unknown_command_error(argv: list) -> ReplyError:
     for arg in argv[1:]:
         if len(args) >= _UNKNOWN_ARGS_LIMIT:
             break
-        text = arg.decode("utf-8", "surrogateescape")
+        text = _c_string(arg)
         args += "'%s' " % text[:_UNKNOWN_ARGS_LIMIT - len(args)]
-    name = argv[0].decode("utf-8", "surrogateescape")[:128]
+    name = _c_string(argv[0])[:128]
     return ReplyError(f"ERR unknown command '{name}', with args beginning with: {args}")
+
+
+def _c_string(data: bytes) -> str:
+    """Bytes as Redis's %s prints them: up to the first NUL."""
+    return data.split(b"\x00", 1)[0].decode("utf-8", "surrogateescape")
 
 
 def arity_error(name: str) -> ReplyError:
@@ -158,7 +163,7 @@ class Engine:
             if sub is None:
                 return self._reject(spec, ReplyError(
                     "ERR unknown subcommand '%s'. Try %s HELP." % (
-                        argv[1].decode("utf-8", "surrogateescape")[:128], spec.name.upper())))
+                        _c_string(argv[1])[:128], spec.name.upper())))
             spec = sub
         arity = spec.arity
         if (arity > 0 and len(argv) != arity) or len(argv) < -arity:

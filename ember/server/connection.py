@@ -184,8 +184,11 @@ class Connection(asyncio.Protocol):
         if self.closing:
             return
         self.engine.stats.net_output_bytes += len(data)
-        self.transport.write(data)
-        self.server.check_output_limits(self)
+        transport = self.transport
+        transport.write(data)
+        # Only output the kernel did not take at once can exceed a limit.
+        if transport.get_write_buffer_size():
+            self.server.check_output_limits(self)
 
     def output_buffer_size(self) -> int:
         """Bytes written but not yet sent to the client."""
