@@ -166,7 +166,8 @@ def debug(ctx, argv):
         ctx.engine.active_expire_enabled = bool(_atoi(argv[2]))
         return OK
     if sub == b"error" and argc == 3:
-        raise ReplyError(text(argv[2]))
+        # Sent as is, outside the error statistics (Redis writes it with addReplySds).
+        return ReplyError(text(argv[2]))
     extension = ctx.engine.hooks.get("debug", {}).get(text(sub))
     if extension is not None:
         return extension(ctx, argv)

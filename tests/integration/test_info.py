@@ -43,7 +43,7 @@ def test_default_sections_and_format(raw):
     blocks = text.split("\r\n\r\n")
     assert [b.split("\r\n")[0] for b in blocks] == ["# " + t for t in DEFAULT_TITLES]
     for line in text.split("\r\n"):
-        assert line == "" or line.startswith("# ") or re.fullmatch(r"[a-z0-9_|]+:.*", line), \
+        assert line == "" or line.startswith("# ") or re.fullmatch(r"[A-Za-z0-9_|-]+:.*", line), \
             line
     assert titles(info_text(raw, "default")) == DEFAULT_TITLES
 

@@ -197,6 +197,9 @@ def test_debug_object_sleep_error_help(raw):
     assert raw.call("DEBUG", "SLEEP", "0") == "OK"
     assert raw.call_raw("DEBUG", "ERROR", "x y") == b"-x y\r\n"
     assert raw.call_raw("DEBUG", "ERROR", "WRONGTYPE custom") == b"-WRONGTYPE custom\r\n"
+    # DEBUG ERROR replies are not counted in errorstats, as in Redis.
+    assert raw.call_raw("DEBUG", "ERROR", "ZZCODE x") == b"-ZZCODE x\r\n"
+    assert "errorstat_ZZCODE" not in raw.call("INFO", "errorstats").decode()
     assert raw.call_raw("DEBUG", "NOSUCH") == (
         b"-ERR unknown subcommand or wrong number of arguments for 'NOSUCH'. "
         b"Try DEBUG HELP.\r\n")
