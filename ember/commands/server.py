@@ -207,6 +207,9 @@ def latency_help(ctx, argv):
          since="1.0.0")
 def monitor(ctx, argv):
     """Listens for all requests received by the server in real-time."""
+    if "deny_blocking" in ctx.flags:
+        # A client that expects one reply per command (EXEC, scripts) cannot monitor.
+        raise ReplyError("ERR MONITOR isn't allowed for DENY BLOCKING client")
     if ctx.monitor:
         # Redis ignores MONITOR from a client that already monitors: no reply at all.
         if ctx.reply_mode == "on":

@@ -188,3 +188,15 @@ def test_slow_threshold_follows_config(engine):
     engine.config.set("slowlog-log-slower-than", ["3"])
     engine.metrics.sample()
     assert engine.slow_ns == 3000
+
+
+def test_monitor_refused_for_deny_blocking_clients(engine):
+    client = engine.new_client()
+    client.flags.add("deny_blocking")
+    assert run(engine, client, "MONITOR") == ReplyError(
+        "ERR MONITOR isn't allowed for DENY BLOCKING client")
+    client.flags.discard("deny_blocking")
+    assert run(engine, client, "MONITOR") == "OK"
+    assert engine.monitors == [client] and client.monitor
+    run(engine, client, "RESET")
+    assert engine.monitors == [] and not client.monitor
