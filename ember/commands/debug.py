@@ -11,6 +11,7 @@ import time
 
 from ember.commands.args import text
 from ember.commands.client import subcommand_syntax_error
+from ember.commands.keys import string_encoding
 from ember.commands.registry import command
 from ember.errors import NO_SUCH_KEY, ReplyError
 from ember.protocol.numbers import parse_float, parse_int
@@ -40,7 +41,6 @@ DEBUG_HELP = (
 
 _SHARED_INTEGERS = 10000
 _OBJ_SHARED_REFCOUNT = 2147483647
-_EMBSTR_LIMIT = 44
 _LRU_CLOCK_MAX = (1 << 24) - 1
 
 
@@ -61,19 +61,10 @@ def debug_allowed(ctx) -> bool:
     return setting == "local" and is_local(ctx)
 
 
-def string_encoding(value) -> str:
-    """int, embstr or raw, as Redis would encode this string."""
-    if type(value) is bytearray:
-        return "raw"
-    if len(value) <= 20 and parse_int(value) is not None:
-        return "int"
-    return "embstr" if len(value) <= _EMBSTR_LIMIT else "raw"
-
-
 def value_encoding(engine, value) -> str:
-    """OBJECT ENCODING's word for a stored value."""
+    """OBJECT ENCODING's word for a stored value (strings as OBJECT ENCODING sees them)."""
     if type(value) in (bytes, bytearray):
-        return string_encoding(value)
+        return string_encoding(value).decode()
     hook = engine.hooks.get("object_encoding")
     if hook is not None:
         return hook(value)
