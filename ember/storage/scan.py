@@ -12,10 +12,12 @@ bookkeeping on behalf of scans. So a scan works on a *snapshot*:
   next COUNT keys of the snapshot, O(COUNT), and drops the ones no longer in the container.
   Every key present for the whole scan is in the snapshot, so it is returned exactly once;
   keys added during the scan may be missed, deleted ones are never returned.
-- Live snapshots are bounded (count and total keys) and evicted least recently used. A
-  cursor naming an unknown snapshot (evicted, from another server, another container, or
-  made up) restarts the scan from a fresh snapshot at offset 0: keys may repeat (which
-  SCAN allows), none present throughout is missed, and the iteration still terminates.
+- Live snapshots are bounded: at most 1024, holding at most 8M keys in all (64 MB of
+  pointers) or four times the biggest one, evicted least recently used. A cursor naming an
+  unknown snapshot (evicted, from another server, another container, or made up) restarts
+  the scan from a fresh snapshot at offset 0: keys may repeat (which SCAN allows), none
+  present throughout is missed, and the iteration goes on (it could only be starved if
+  more than 1024 scans, or several of the biggest container, ran at once in lock step).
 """
 
 import random
@@ -66,7 +68,7 @@ class _Snapshot:
 class ScanCursors:
     """The live snapshots of every scan in progress, bounded and LRU-evicted."""
 
-    def __init__(self, max_snapshots: int = 1024, max_keys: int = 16_000_000):
+    def __init__(self, max_snapshots: int = 1024, max_keys: int = 8_000_000):
         self.max_snapshots = max_snapshots
         self.max_keys = max_keys
         self._snapshots = OrderedDict()
@@ -110,9 +112,11 @@ class ScanCursors:
         self._drop(snapshot_id)
         self._snapshots[snapshot_id] = snapshot
         self._total_keys += len(snapshot.keys)
-        # Evict least recently used snapshots, never the one just taken.
+        # Evict least recently used snapshots, never the one just taken. The key budget
+        # always leaves room for a few concurrent scans of the biggest container.
+        max_keys = max(self.max_keys, 4 * len(snapshot.keys))
         while len(self._snapshots) > 1 and (len(self._snapshots) > self.max_snapshots
-                                            or self._total_keys > self.max_keys):
+                                            or self._total_keys > max_keys):
             oldest = next(iter(self._snapshots))
             self._drop(oldest)
         return snapshot_id, snapshot
