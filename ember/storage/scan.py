@@ -78,19 +78,21 @@ class ScanCursors:
     def __len__(self) -> int:
         return len(self._snapshots)
 
-    def page(self, owner, container, cursor: int, count: int):
+    def page(self, owner, container, cursor: int, count: int, whole_below: int = 0):
         """One SCAN step over ``container`` (a dict or anything with len/iter/in).
 
         ``owner`` identifies what is scanned (compared with ``is``: the Database, or the
         hash/set object); returns ``(next_cursor, keys)`` where ``keys`` are at most
         ``count`` keys still in ``container``. The caller filters further (expiry,
-        MATCH, TYPE).
+        MATCH, TYPE). A container of at most ``max(count, whole_below)`` keys is returned
+        whole, in insertion order, with cursor 0: HSCAN/SSCAN/ZSCAN pass Redis's
+        listpack/intset limits here, as Redis returns such small values in one reply.
         """
         snapshot_id = cursor >> _OFFSET_BITS
         offset = cursor & _OFFSET_MASK
         snapshot = self._snapshots.get(snapshot_id) if cursor else None
         if snapshot is None or snapshot.owner is not owner or offset > len(snapshot.keys):
-            if len(container) <= count:
+            if len(container) <= count or len(container) <= whole_below:
                 return 0, list(container)
             snapshot_id, snapshot = self._take(owner, container)
             offset = 0
@@ -136,6 +138,6 @@ class ScanCursors:
 CURSORS = ScanCursors()
 
 
-def scan_page(owner, container, cursor: int, count: int):
+def scan_page(owner, container, cursor: int, count: int, whole_below: int = 0):
     """One step of a scan over ``container`` with the shared registry (see ScanCursors)."""
-    return CURSORS.page(owner, container, cursor, count)
+    return CURSORS.page(owner, container, cursor, count, whole_below)

@@ -124,7 +124,10 @@ def test_scan_returns_every_key_present_throughout(initial, count, changes):
 def test_scan_of_a_small_container_takes_no_snapshot():
     cursors = ScanCursors()
     assert cursors.page("o", {b"a": 1, b"b": 2}, 0, 10) == (0, [b"a", b"b"])
+    fields = {b"f%d" % i: 1 for i in range(100)}
+    assert cursors.page("h", fields, 0, 10, whole_below=128) == (0, list(fields))
     assert len(cursors) == 0
+    assert cursors.page("h", fields, 0, 10, whole_below=64)[0] != 0
 
 
 def test_unknown_or_evicted_cursor_restarts_and_terminates():
