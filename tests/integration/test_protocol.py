@@ -50,10 +50,16 @@ def send_in_pieces(port: int, pieces, timeout: float = 10.0):
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         for piece in list(pieces) + [SENTINEL_COMMAND]:
-            sock.sendall(piece)
+            try:
+                sock.sendall(piece)
+            except (BrokenPipeError, ConnectionResetError):
+                break  # the server answered an error and closed, as Redis does
         got = bytearray()
         while not got.endswith(SENTINEL_REPLY):
-            chunk = sock.recv(1 << 20)
+            try:
+                chunk = sock.recv(1 << 20)
+            except ConnectionResetError:
+                chunk = b""
             if not chunk:
                 return bytes(got), True
             got += chunk
