@@ -160,8 +160,8 @@ def _drop_expired(db, keys: list) -> list:
         return keys
     now = db.time.ms
     if len(keys) <= len(expires):
-        return [k for k in keys if not (k in expires and expires[k] <= now)]
-    dead = {k for k, deadline in expires.items() if deadline <= now}
+        return [k for k in keys if not (k in expires and expires[k] < now)]
+    dead = {k for k, deadline in expires.items() if deadline < now}
     return [k for k in keys if k not in dead] if dead else keys
 
 

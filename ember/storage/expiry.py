@@ -26,10 +26,10 @@ class ExpiryIndex:
         heapq.heappush(self.heap, (deadline_ms, key))
 
     def pop_due(self, now_ms: int, limit: int):
-        """Pop and yield up to ``limit`` entries whose deadline is at or before ``now_ms``."""
+        """Pop and yield up to ``limit`` entries whose deadline has passed (Redis: now > when)."""
         heap = self.heap
         pop = heapq.heappop
-        while limit > 0 and heap and heap[0][0] <= now_ms:
+        while limit > 0 and heap and heap[0][0] < now_ms:
             limit -= 1
             yield pop(heap)
 

@@ -87,7 +87,7 @@ class Database:
         if value is None:
             self.stats.misses += 1
             return None
-        if self.expires and key in self.expires and self.expires[key] <= self.time.ms:
+        if self.expires and key in self.expires and self.expires[key] < self.time.ms:
             self.expire_key(key)
             self.stats.misses += 1
             return None
@@ -101,7 +101,7 @@ class Database:
         value = self.data.get(key)
         if value is None:
             return None
-        if self.expires and key in self.expires and self.expires[key] <= self.time.ms:
+        if self.expires and key in self.expires and self.expires[key] < self.time.ms:
             self.expire_key(key)
             return None
         if self.touching:
@@ -113,7 +113,7 @@ class Database:
         value = self.data.get(key)
         if value is None:
             return None
-        if self.expires and key in self.expires and self.expires[key] <= self.time.ms:
+        if self.expires and key in self.expires and self.expires[key] < self.time.ms:
             self.expire_key(key)
             return None
         return value
@@ -128,7 +128,7 @@ class Database:
         if value is None:
             self.stats.misses += 1
             return None
-        if self.expires and key in self.expires and self.expires[key] <= self.time.ms:
+        if self.expires and key in self.expires and self.expires[key] < self.time.ms:
             self.expire_key(key)
             self.stats.misses += 1
             return None
@@ -164,7 +164,7 @@ class Database:
         """Remove ``key`` (live or logically expired); True if a live key was removed."""
         if key not in self.data:
             return False
-        live = not (key in self.expires and self.expires[key] <= self.time.ms)
+        live = not (key in self.expires and self.expires[key] < self.time.ms)
         self._remove(key)
         return live
 

@@ -92,6 +92,9 @@ def test_an_expired_key_is_never_readable(h):
     h.advance(99)
     assert h("GET", "k") == b"v" and h("PTTL", "k") == 1 and h("TTL", "k") == 0
     h.advance(1)
+    # At the deadline itself the key still lives: Redis expires when now > deadline.
+    assert h("PTTL", "k") == 0 and h("GET", "k") == b"v"
+    h.advance(1)
     assert h.db.data                                  # still stored: nobody looked yet
     for command in (("GET", "k"), ("EXISTS", "k"), ("TYPE", "k"), ("TTL", "k"),
                     ("PTTL", "k"), ("EXPIRETIME", "k"), ("PERSIST", "k"),
@@ -99,13 +102,13 @@ def test_an_expired_key_is_never_readable(h):
                     ("COPY", "k", "c"), ("OBJECT", "ENCODING", "k"), ("SCAN", 0)):
         h("SET", "k", "v")
         h("PEXPIRE", "k", 1)
-        h.advance(1)
+        h.advance(2)
         reply = h(*command)
         assert reply in (None, 0, -2, [], [b"0", []], "none"), command
     with pytest.raises(ReplyError, match="no such key"):
         h("SET", "k", "v")
         h("PEXPIRE", "k", 1)
-        h.advance(1)
+        h.advance(2)
         h("RENAME", "k", "x")
 
 
@@ -114,6 +117,8 @@ def test_lazy_expiry_reports_expired_and_propagates_del(h):
     h("PEXPIRE", "k", 10)
     h.propagated.clear()
     h.advance(10)
+    assert h("GET", "k") == b"v" and h.propagated == []   # alive at the deadline
+    h.advance(1)
     assert h("GET", "k") is None
     assert h.propagated == [[b"DEL", b"k"]]
     assert h.events[-1] == ("expired", b"k")
@@ -128,8 +133,13 @@ def test_active_expiry_removes_due_keys_only(h):
     h("PEXPIRE", "k5", 1000)                          # a stale index entry for k5
     h.advance(50)
     removed = h.db.active_expire(1000)
-    assert removed == 40                              # k0..k40 minus k5
-    assert b"k5" in h.db.data and b"k40" not in h.db.data and b"k41" in h.db.data
+    assert removed == 39                              # k0..k39 minus k5
+    assert b"k5" in h.db.data and b"k39" not in h.db.data
+    assert b"k40" in h.db.data                        # its deadline is now: not yet due
+    assert h.db.active_expire(1000) == 0
+    h.advance(1)
+    assert h.db.active_expire(1000) == 1              # k40, 1 ms past its deadline
+    assert b"k40" not in h.db.data and b"k41" in h.db.data
     assert h.db.active_expire(1000) == 0
     h.advance(10_000)
     assert h.db.active_expire(5) == 5                 # the budget is respected
@@ -185,7 +195,8 @@ def test_ttl_model(ops):
     model_deadline = "absent"                         # "absent", None (no TTL) or ms
     for name, amount, flags in ops:
         now = h.now
-        if model_deadline not in ("absent", None) and model_deadline <= now:
+        # Redis expires a key only once now > deadline (db.c keyIsExpired).
+        if model_deadline not in ("absent", None) and model_deadline < now:
             model_deadline = "absent"
         if name == "ADVANCE":
             h.advance(abs(amount))

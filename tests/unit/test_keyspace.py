@@ -184,6 +184,9 @@ def test_scan_command_filters_type_match_and_expired(h):
     h("PEXPIRE", "k0", 10)
     h.now += 10
     h.engine.tick()
+    assert b"k0" in h("SCAN", 0, "COUNT", 100, "MATCH", "k0")[1]   # alive at the deadline
+    h.now += 1
+    h.engine.tick()
     seen, cursor = [], b"0"
     while True:
         cursor, keys = h("SCAN", cursor, "COUNT", 7, "MATCH", "k*")
@@ -206,6 +209,9 @@ def test_del_expires_first_then_deletes(h):
     h.propagated.clear()
     h.now += 5
     h.engine.tick()
+    assert h("EXISTS", "b") == 1 and h.propagated == []   # alive at the deadline
+    h.now += 1
+    h.engine.tick()
     assert h("DEL", "a", "b", "c") == 1
     assert h.propagated == [[b"DEL", b"b"], [b"DEL", b"a", b"b", b"c"]]
     assert h.events[-2:] == [(0, "del", b"a"), (0, "expired", b"b")]
@@ -226,6 +232,9 @@ def test_rename_moves_value_and_ttl_with_events(h):
     assert h("EXISTS", "a") == 0
     assert h.events[-2:] == [(0, "rename_from", b"a"), (0, "rename_to", b"b")]
     h.now += 5000
+    h.engine.tick()
+    assert h("GET", "b") == b"1"                      # alive at the deadline itself
+    h.now += 1
     h.engine.tick()
     assert h("GET", "b") is None                      # the TTL came along
     h("SET", "x", "1")
@@ -321,6 +330,9 @@ def test_randomkey_big_keyspace_and_expired_keys(h):
     h("PEXPIRE", "k4999", 1)
     h.now += 1
     h.engine.tick()
+    assert h("RANDOMKEY") == b"k4999"                 # alive at the deadline
+    h.now += 1
+    h.engine.tick()
     assert h("RANDOMKEY") is None and h("DBSIZE") == 0
 
 
@@ -328,6 +340,9 @@ def test_keys_skips_but_keeps_expired(h):
     h("SET", "a", "1")
     h("SET", "b", "1")
     h("PEXPIRE", "a", 1)
+    h.now += 1
+    h.engine.tick()
+    assert sorted(h("KEYS", "*")) == [b"a", b"b"]    # alive at the deadline
     h.now += 1
     h.engine.tick()
     assert h("KEYS", "*") == [b"b"] and h("KEYS", "?") == [b"b"]

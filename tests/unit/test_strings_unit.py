@@ -134,10 +134,14 @@ def test_expired_key_disappears(h):
     h.advance(999)
     assert h("GET", "k") == b"v"
     h.advance(1)
+    assert h("GET", "k") == b"v"                      # alive at the deadline itself
+    h.advance(1)
     assert h("GET", "k") is None
     h("PSETEX", "p", "5", "v")
     h.advance(5)
-    assert h("SETNX", "p", "w") == 1
+    assert h("SETNX", "p", "w") == 0                  # not yet expired at the deadline
+    h.advance(1)
+    assert h("SETNX", "p", "w") == 1 and h("GET", "p") == b"w"
 
 
 def test_writes_that_keep_or_clear_the_ttl(h):
