@@ -30,7 +30,7 @@ PROTECTED_MODE_DENIED = (
     "make this change permanent. 2) Alternatively you can just disable the protected "
     "mode by editing the Redis configuration file, and setting the protected mode option "
     "to 'no', and then restarting the server. 3) If you started the server manually just "
-    "for testing, restart it with the '--protected-mode no' option. 4) Set up an "
+    "for testing, restart it with the '--protected-mode no' option. 4) Setup a an "
     "authentication password for the default user. NOTE: You only need to do one of the "
     "above things in order for the server to start accepting connections from the "
     "outside.")
@@ -55,7 +55,6 @@ class Server:
         self.listeners = []
         self.loop = None
         self.stopped = None
-        self.bind_explicit = False
         self._cron_handle = None
         self.shutdown_hooks = []
 
@@ -120,8 +119,9 @@ class Server:
         """Why a new connection from ``peer`` must be refused, or None."""
         if len(self.connections) >= self.config.maxclients:
             return MAX_CLIENTS_ERROR
+        # Redis 7 applies protected mode whatever is bound: no password, not loopback.
         if (self.config.protected_mode and not self.config.requirepass
-                and not self.bind_explicit and not _is_loopback(peer)):
+                and not _is_loopback(peer)):
             return PROTECTED_MODE_DENIED
         return None
 

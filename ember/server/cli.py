@@ -181,7 +181,6 @@ async def _serve(config: Config) -> int:
     from ember.server.daemon import remove_pidfile, write_pidfile
 
     server = Server(config)
-    server.bind_explicit = "bind" in config.explicit
     engine = server.engine
     set_role(lambda: "S" if engine.hooks.get("role", "master") in ("slave", "replica")
              else "M")
