@@ -56,6 +56,8 @@ class Server:
         self.loop = None
         self.stopped = None
         self._cron_handle = None
+        # Connections with output queued this loop iteration, flushed together.
+        self._to_flush = []
         self.shutdown_hooks = []
 
     # ---- start and stop ----------------------------------------------------------------
@@ -134,6 +136,18 @@ class Server:
     def client_gone(self, client) -> None:
         """A connection closed: drop its client state."""
         self.engine.remove_client(client)
+
+    def schedule_flush(self, conn) -> None:
+        """Have ``conn``'s queued output sent when this loop iteration's callbacks end."""
+        if not self._to_flush:
+            self.loop.call_soon(self._flush_all)
+        self._to_flush.append(conn)
+
+    def _flush_all(self) -> None:
+        connections, self._to_flush = self._to_flush, []
+        for conn in connections:
+            if not conn.closing:
+                conn.flush()
 
     def check_output_limits(self, conn) -> None:
         """Close a client whose unsent output exceeds client-output-buffer-limit."""

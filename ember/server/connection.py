@@ -1,7 +1,8 @@
 """Connection: one client's socket, as an ``asyncio.Protocol``.
 
-``data_received`` feeds the parser, runs every complete command synchronously and writes
-all replies of the batch with one ``transport.write``; commands are atomic because nothing
+``data_received`` feeds the parser, runs every complete command synchronously and queues
+all replies of the batch as one write, sent with the other clients' replies when the loop
+iteration ends (as Redis's beforeSleep does); commands are atomic because nothing
 awaits between them. When the transport's buffer passes its high-water mark
 (``pause_writing``), execution stops and reading pauses until the client drains; commands
 already parsed wait in ``pending``. A protocol error is answered and the connection closed,
@@ -31,6 +32,9 @@ class Connection(asyncio.Protocol):
         self.client = None
         self.parser = None
         self.pending = []
+        # Output queued during this loop iteration (see write/flush).
+        self.outbuf = []
+        self.outsize = 0
         self.paused = False
         self.closing = False
         self.soft_limit_since = None
@@ -132,6 +136,7 @@ class Connection(asyncio.Protocol):
                 size += len(encoded)
                 if size > _FLUSH_BYTES:
                     self.write(b"".join(out))
+                    self.flush()
                     out.clear()
                     size = 0
                     if self.paused or self.closing:
@@ -180,29 +185,54 @@ class Connection(asyncio.Protocol):
     # ---- output ------------------------------------------------------------------------
 
     def write(self, data: bytes) -> None:
-        """Send bytes to the client, enforcing the output buffer limits."""
+        """Queue bytes for the client; they are sent when the loop iteration ends.
+
+        Like Redis's handleClientsWithPendingWrites (run in beforeSleep), replies are
+        written after every readable client of this iteration has been served, so sends
+        go out back to back. Output past ``_FLUSH_BYTES`` is sent at once, so the
+        transport's high-water mark (``pause_writing``) still stops a runaway batch.
+        """
         if self.closing:
             return
         self.engine.stats.net_output_bytes += len(data)
+        if not self.outbuf:
+            self.server.schedule_flush(self)
+        self.outbuf.append(data)
+        self.outsize += len(data)
+        if self.outsize > _FLUSH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Send the queued output now, then enforce the output buffer limits."""
+        outbuf = self.outbuf
+        if not outbuf or self.transport is None:
+            return
         transport = self.transport
-        transport.write(data)
+        transport.write(outbuf[0] if len(outbuf) == 1 else b"".join(outbuf))
+        outbuf.clear()
+        self.outsize = 0
         # Only output the kernel did not take at once can exceed a limit.
         if transport.get_write_buffer_size():
             self.server.check_output_limits(self)
 
     def output_buffer_size(self) -> int:
-        """Bytes written but not yet sent to the client."""
-        return self.transport.get_write_buffer_size() if self.transport else 0
+        """Bytes queued or written but not yet sent to the client."""
+        if self.transport is None:
+            return self.outsize
+        return self.transport.get_write_buffer_size() + self.outsize
 
     def close(self) -> None:
         """Close after the pending output is flushed."""
         if not self.closing:
+            self.flush()
             self.closing = True
             self.transport.close()
 
     def abort(self) -> None:
         """Close now, dropping pending output (output limits, CLIENT KILL)."""
         self.closing = True
+        self.outbuf.clear()
+        self.outsize = 0
         self.transport.abort()
 
 
