@@ -448,6 +448,25 @@ def client_kill(ctx, argv):
     return killed
 
 
+@command("client|unblock", arity=-3, flags="admin noscript loading stale",
+         group="connection", since="5.0.0")
+def client_unblock(ctx, argv):
+    """Unblocks a client blocked by a blocking command from a different connection."""
+    if len(argv) > 4:
+        raise subcommand_syntax_error(argv)
+    error = False
+    if len(argv) == 4:
+        reason = argv[3].lower()
+        if reason not in (b"timeout", b"error"):
+            raise ReplyError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+        error = reason == b"error"
+    target = ctx.engine.clients.get(int_arg(argv[2]))
+    # Only clients blocked on keys (BLPOP, BZPOPMIN, XREAD ...), not CLIENT PAUSE's.
+    if target is None or target.blocked is None:
+        return 0
+    return int(ctx.engine.blocking.unblock(target, error))
+
+
 @command("client|help", arity=2, flags="loading stale", group="connection", since="5.0.0")
 def client_help(ctx, argv):
     """Returns helpful text about the different subcommands."""

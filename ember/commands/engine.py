@@ -12,6 +12,7 @@ import traceback
 from time import perf_counter_ns
 
 from ember.commands import runtime, slowlog
+from ember.commands.blocking import BLOCKED, Block, BlockingRegistry
 from ember.commands.context import Client
 from ember.commands.registry import COMMANDS
 from ember.errors import NOAUTH, ReplyError
@@ -96,6 +97,10 @@ class Engine:
         self.hooks = {}
         # MONITOR, SLOWLOG, LATENCY, CLIENT PAUSE, LASTSAVE ... state (commands/runtime.py).
         runtime.install(self)
+        # Clients parked by blocking commands, and the keys ready to serve them
+        # (commands/blocking.py); execute() serves them after each top-level command.
+        self.blocking = BlockingRegistry(self)
+        self.ready_keys = self.blocking.ready
 
     # ---- time --------------------------------------------------------------------------
 
@@ -124,6 +129,8 @@ class Engine:
     def remove_client(self, client: Client) -> None:
         """Forget a client that disconnected."""
         self.clients.pop(client.id, None)
+        if client.blocked is not None:
+            self.blocking.forget(client)
 
     # ---- writes' bookkeeping ------------------------------------------------------------
 
@@ -170,7 +177,10 @@ class Engine:
             return self._reject(spec, arity_error(spec.name))
         if not client.authenticated and not spec.no_auth:
             return self._reject(spec, ReplyError(NOAUTH))
-        return self.call(client, spec, argv)
+        reply = self.call(client, spec, argv)
+        if self.ready_keys:     # a write woke blocked clients (BLPOP ...): serve them
+            self.blocking.handle_ready()
+        return reply
 
     def call(self, client: Client, spec, argv: list):
         """Run an already-validated command: handler, stats, propagation."""
@@ -180,6 +190,10 @@ class Engine:
         started = perf_counter_ns()
         try:
             reply = spec.handler(client, argv)
+        except Block as request:    # park the client (or, in MULTI, answer nil)
+            reply = self.blocking.block(client, spec, argv, request)
+            if reply is BLOCKED:
+                return reply
         except ReplyError as exc:
             reply = exc
             spec.failed_calls += 1

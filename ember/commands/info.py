@@ -143,10 +143,10 @@ def _clients(engine) -> list:
         ("pubsub_clients", sum(1 for c in clients
                                if c.subscriptions or c.psubscriptions or c.ssubscriptions)),
         ("watching_clients", sum(1 for c in clients if c.watched)),
-        ("clients_in_timeout_table", sum(1 for c in clients if c.blocked)),
+        ("clients_in_timeout_table", engine.blocking.in_timeout_table()),
         ("total_watched_keys", watched),
-        ("total_blocking_keys", getattr(engine.stats, "blocking_keys", 0)),
-        ("total_blocking_keys_on_nokey", getattr(engine.stats, "blocking_keys_on_nokey", 0)),
+        ("total_blocking_keys", engine.blocking.blocking_keys()),
+        ("total_blocking_keys_on_nokey", engine.blocking.blocking_keys_on_nokey()),
     ]
 
 

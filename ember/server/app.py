@@ -16,6 +16,7 @@ import time
 from ember.commands import load_all
 from ember.commands.engine import Engine
 from ember.commands.runtime import active_expire_allowed
+from ember.server import blocking
 
 log = logging.getLogger("ember")
 
@@ -50,6 +51,7 @@ class Server:
         self.config = config
         self.engine = engine or Engine(config)
         self.engine.hooks["server"] = self
+        blocking.install(self)      # BLPOP & co.: deadline timers, late replies
         config.add_applier("proto-max-bulk-len", self._apply_proto_max_bulk_len)
         self.connections = set()
         self.listeners = []

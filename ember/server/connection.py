@@ -76,7 +76,7 @@ class Connection(asyncio.Protocol):
         if self.closing:
             return
         self.transport.resume_reading()
-        if self.pending:
+        if self.pending and self.client.blocked is None:
             commands, self.pending = self.pending, []
             self.run_commands(commands)
 
@@ -89,7 +89,7 @@ class Connection(asyncio.Protocol):
         parser = self.parser
         parser.unauthenticated = not client.authenticated  # RESET can de-authenticate
         commands = parser.feed(data)
-        if self.pending:
+        if self.pending or client.blocked is not None:  # held: CLIENT PAUSE, BLPOP ...
             self.pending.extend(commands)
             commands = []
         while commands:
@@ -126,6 +126,9 @@ class Connection(asyncio.Protocol):
                 self._hold_for_pause()
                 break
             reply = execute(client, argv)
+            if client.blocked is not None:  # BLPOP & co. parked the client (server/blocking.py)
+                self.pending = commands[index:]
+                break
             if client.reply_mode == REPLY_ON:
                 if type(reply) is bytes and len(reply) < 4096:
                     encoded = BULK_HEADERS[len(reply)] + reply + b"\r\n"
@@ -178,7 +181,8 @@ class Connection(asyncio.Protocol):
 
     def _answer_protocol_error(self) -> None:
         """After the commands before it ran, reply to a protocol error and close."""
-        if self.parser.error is not None and not self.pending and not self.closing:
+        if (self.parser.error is not None and not self.pending and not self.closing
+                and self.client.blocked is None):
             self.write(error_bytes("ERR " + self.parser.error))
             self.close()
 
