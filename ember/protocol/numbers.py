@@ -46,22 +46,50 @@ def parse_float(data: bytes):
 
 
 def format_float(value: float) -> bytes:
-    """Format a double the way Redis 7.2 replies with one (shortest round-trip form)."""
+    """Format a double the way Redis 7.2 replies with one (its d2string).
+
+    nan/inf/-inf; "0" and "-0"; integral values within +-2**62 as integers (double2ll);
+    otherwise the shortest round-trip digits laid out as Redis's fpconv_dtoa does
+    (plain up to 7 zeros past the digits, "0.000015", exponents unpadded: "1e-7").
+    """
     if value != value:
         return b"nan"
     if value == math.inf:
         return b"inf"
     if value == -math.inf:
         return b"-inf"
-    if value.is_integer() and abs(value) < 1e17:
+    if value == 0:
+        return b"-0" if math.copysign(1.0, value) < 0 else b"0"
+    if -_LL_HALF <= value <= _LL_HALF and value.is_integer():
         return b"%d" % value
-    text = repr(value)
-    if "e" in text:
-        mantissa, exp = text.split("e")
-        sign = exp[0] if exp[0] in "+-" else "+"
-        digits = exp.lstrip("+-").lstrip("0") or "0"
-        text = f"{mantissa}e{sign}{digits.zfill(2)}"
-    return text.encode()
+    return _fpconv_layout(repr(value)).encode()
+
+
+_LL_HALF = 4611686018427387904.0          # (double)(LLONG_MAX / 2), Redis's double2ll bound
+
+
+def _fpconv_layout(text: str) -> str:
+    """Lay out Python's shortest digits (``repr``) as fpconv's emit_digits does."""
+    neg = text.startswith("-")
+    mantissa, _, exponent = text.lstrip("-").partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = (whole + fraction).lstrip("0")
+    k = int(exponent or 0) - len(fraction)
+    stripped = digits.rstrip("0")
+    k += len(digits) - len(stripped)
+    digits = stripped
+    n = len(digits)
+    exp = abs(k + n - 1)
+    sign = "-" if neg else ""
+    if k >= 0 and exp < n + 7:
+        return sign + digits + "0" * k
+    if k < 0 and (k > -7 or exp < 4):
+        offset = n + k
+        if offset <= 0:
+            return sign + "0." + "0" * -offset + digits
+        return sign + digits[:offset] + "." + digits[offset:]
+    head = digits[0] + ("." + digits[1:] if n > 1 else "")
+    return "%s%se%s%d" % (sign, head, "-" if k + n - 1 < 0 else "+", exp)
 
 
 def format_long_double(value: float) -> bytes:
