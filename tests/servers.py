@@ -111,3 +111,37 @@ def wait_until(predicate, timeout: float = 5.0, interval: float = 0.01) -> bool:
             return True
         time.sleep(interval)
     return predicate()
+
+
+class LatencyProbe:
+    """PINGs a server from a thread for the duration of a ``with`` block.
+
+    ``worst`` is the slowest answer in seconds: it shows whether the server kept
+    answering other clients while the block's work ran.
+    """
+
+    def __init__(self, port: int):
+        self.port = port
+        self.worst = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import redis
+
+        client = redis.Redis(port=self.port)
+        try:
+            while not self._stop.is_set():
+                started = time.perf_counter()
+                client.ping()
+                self.worst = max(self.worst, time.perf_counter() - started)
+        finally:
+            client.close()
+
+    def __enter__(self) -> "LatencyProbe":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()

@@ -17,6 +17,7 @@ from ember.commands import load_all
 from ember.commands.engine import Engine
 from ember.commands.runtime import active_expire_allowed
 from ember.server import blocking
+from ember.storage.expiry import expire_cycle
 
 log = logging.getLogger("ember")
 
@@ -40,7 +41,9 @@ MAX_CLIENTS_ERROR = "ERR max number of clients reached"
 
 # Active expiry may use this share of each cron period (Redis: 25%).
 _EXPIRE_CPU_SHARE = 0.25
-_EXPIRE_CHUNK = 200
+# Fast cycles: 1 ms of expiry at most every 2 ms while a backlog of due keys remains.
+_FAST_EXPIRE_BUDGET = 0.001
+_FAST_EXPIRE_EVERY = 0.002
 
 
 class Server:
@@ -60,6 +63,8 @@ class Server:
         self._cron_handle = None
         # Connections with output queued this loop iteration, flushed together.
         self._to_flush = []
+        self._expire_cursor = 0
+        self._fast_expire_pending = False
         self.shutdown_hooks = []
 
     # ---- start and stop ----------------------------------------------------------------
@@ -199,17 +204,7 @@ class Server:
         """One cron period: active expiry within its time budget, dict shrinking."""
         engine = self.engine
         engine.tick()
-        budget = _EXPIRE_CPU_SHARE / self.config.hz
-        deadline = time.perf_counter() + budget
-        expire_on = active_expire_allowed(engine)  # DEBUG SET-ACTIVE-EXPIRE, CLIENT PAUSE
-        for db in engine.dbs:
-            if not db.expires or not expire_on:
-                continue
-            while time.perf_counter() < deadline:
-                if db.active_expire(_EXPIRE_CHUNK) < _EXPIRE_CHUNK:
-                    break
-            if time.perf_counter() >= deadline:
-                break
+        self._expire(_EXPIRE_CPU_SHARE / self.config.hz)
         for db in engine.dbs:
             db.shrink_if_sparse()
         for hook in engine.hooks.get("cron", ()):
@@ -223,6 +218,23 @@ class Server:
                         and not client.psubscriptions
                         and now - client.last_interaction > timeout):
                     conn.close()
+
+
+    def _expire(self, budget_seconds: float) -> None:
+        """One active-expire cycle; if time ran out with keys still due, keep going in
+        short fast cycles between event-loop turns (Redis's ACTIVE_EXPIRE_CYCLE_FAST)."""
+        if not active_expire_allowed(self.engine):  # DEBUG SET-ACTIVE-EXPIRE, CLIENT PAUSE
+            return
+        self.engine.tick()
+        more, self._expire_cursor = expire_cycle(self.engine.dbs, budget_seconds,
+                                                 self._expire_cursor)
+        if more and not self._fast_expire_pending:
+            self._fast_expire_pending = True
+            self.loop.call_later(_FAST_EXPIRE_EVERY, self._fast_expire)
+
+    def _fast_expire(self) -> None:
+        self._fast_expire_pending = False
+        self._expire(_FAST_EXPIRE_BUDGET)
 
 
 def _is_loopback(peer) -> bool:

@@ -8,6 +8,10 @@ size to a small multiple of the number of keys with a TTL.
 """
 
 import heapq
+import time
+
+# Keys examined between two looks at the clock in an expire cycle.
+_CHUNK = 200
 
 
 class ExpiryIndex:
@@ -42,3 +46,32 @@ class ExpiryIndex:
         if len(self.heap) > 2 * len(expires) + 1024:
             self.heap = [(deadline, key) for key, deadline in expires.items()]
             heapq.heapify(self.heap)
+
+
+def has_due(db, now_ms: int) -> bool:
+    """True if ``db``'s index holds an entry whose deadline has passed (maybe stale)."""
+    deadline = db.index.next_deadline()
+    return deadline is not None and deadline < now_ms
+
+
+def expire_cycle(dbs, budget_seconds: float, start: int = 0):
+    """Remove due keys from ``dbs`` for at most ``budget_seconds``, starting at db ``start``.
+
+    Databases are visited round robin from ``start`` so that a busy database cannot
+    starve the others across cycles (Redis keeps the same cursor). Returns
+    ``(more_due, next_start)``: whether due keys remain because time ran out, and where
+    the next cycle should begin.
+    """
+    deadline = time.perf_counter() + budget_seconds
+    count = len(dbs)
+    for step in range(count):
+        index = (start + step) % count
+        db = dbs[index]
+        if not db.expires:
+            continue
+        now = db.time.ms
+        while has_due(db, now):
+            db.active_expire(_CHUNK)
+            if time.perf_counter() >= deadline:
+                return has_due(db, now) or index + 1 < count, index
+    return False, 0

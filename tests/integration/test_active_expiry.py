@@ -1,20 +1,10 @@
 """Active expiry: keys nobody touches again are removed in the background, within budget."""
 
-import threading
 import time
 
 import redis
 
-from tests.servers import start_ember
-
-
-def _latency_probe(port: int, stop: threading.Event, worst: list) -> None:
-    client = redis.Redis(port=port)
-    while not stop.is_set():
-        started = time.perf_counter()
-        client.ping()
-        worst[0] = max(worst[0], time.perf_counter() - started)
-    client.close()
+from tests.servers import LatencyProbe, start_ember
 
 
 def test_100k_keys_with_100ms_ttl_are_gone_within_2s_while_serving():
@@ -28,24 +18,17 @@ def test_100k_keys_with_100ms_ttl_are_gone_within_2s_while_serving():
         loaded_at = time.monotonic()
         assert client.dbsize() > 0
 
-        stop = threading.Event()
-        worst = [0.0]
-        probe = threading.Thread(target=_latency_probe, args=(server.port, stop, worst))
-        probe.start()
-        try:
+        with LatencyProbe(server.port) as probe:
             # Nothing touches the keys again: only active expiry can remove them.
             while client.dbsize() and time.monotonic() - loaded_at < 5:
                 time.sleep(0.05)
             elapsed = time.monotonic() - loaded_at
-        finally:
-            stop.set()
-            probe.join()
         assert client.dbsize() == 0
         assert elapsed < 2.0, f"active expiry took {elapsed:.2f}s"
         stats = client.info("stats")
         assert stats["expired_keys"] >= 100_000
         # Other clients kept being answered: no PING waited more than a cron budget or so.
-        assert worst[0] < 0.25, f"a PING waited {worst[0] * 1000:.0f} ms"
+        assert probe.worst < 0.25, f"a PING waited {probe.worst * 1000:.0f} ms"
     finally:
         server.stop()
 

@@ -9,48 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ember.commands import load_all
-from ember.commands.engine import Engine
 from ember.errors import ReplyError
-from ember.server.config import Config
-
-load_all()
-
-START_MS = 1_700_000_000_000
-
-
-class Harness:
-    """An engine with a hand-moved clock, recording propagation and keyspace events."""
-
-    def __init__(self):
-        self.now = START_MS
-        self.engine = Engine(Config(), clock=lambda: self.now)
-        self.client = self.engine.new_client()
-        self.propagated = []
-        self.events = []
-        self.engine.propagators.append(lambda db, argv: self.propagated.append(list(argv)))
-        self.engine.keyspace_listeners.append(
-            lambda db, key, event: self.events.append((event, key)))
-
-    @property
-    def db(self):
-        return self.client.db
-
-    def advance(self, ms: int) -> None:
-        self.now += ms
-        self.engine.tick()
-
-    def __call__(self, *args):
-        argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-        reply = self.engine.execute(self.client, argv)
-        if isinstance(reply, ReplyError):
-            raise reply
-        return reply
-
-
-@pytest.fixture
-def h():
-    return Harness()
+from tests.unit.harness import START_MS, Harness
 
 
 def test_relative_commands_propagate_absolute_pexpireat(h):

@@ -10,46 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ember.commands import load_all
-from ember.commands.engine import Engine
 from ember.commands.keys import duplicate, random_key, string_encoding, type_name
 from ember.errors import ReplyError
-from ember.server.config import Config
 from ember.storage.scan import ScanCursors, parse_cursor
-
-load_all()
-
-START_MS = 1_700_000_000_000
-
-
-class Harness:
-    """An engine with a hand-moved clock, recording propagation and keyspace events."""
-
-    def __init__(self):
-        self.now = START_MS
-        self.engine = Engine(Config(), clock=lambda: self.now)
-        self.client = self.engine.new_client()
-        self.propagated = []
-        self.events = []
-        self.engine.propagators.append(lambda db, argv: self.propagated.append(list(argv)))
-        self.engine.keyspace_listeners.append(
-            lambda db, key, event: self.events.append((db.id, event, key)))
-
-    @property
-    def db(self):
-        return self.client.db
-
-    def __call__(self, *args):
-        argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-        reply = self.engine.execute(self.client, argv)
-        if isinstance(reply, ReplyError):
-            raise reply
-        return reply
-
-
-@pytest.fixture
-def h():
-    return Harness()
+from tests.unit.harness import START_MS
 
 
 class FakeHash(dict):
@@ -194,7 +158,7 @@ def test_scan_command_filters_type_match_and_expired(h):
         if cursor == b"0":
             break
     assert sorted(seen) == sorted(b"k%d" % i for i in range(1, 30))
-    assert h.events[-1] == (0, "expired", b"k0")
+    assert h.db_events[-1] == (0, "expired", b"k0")
     assert h("SCAN", 0, "TYPE", "HASH", "COUNT", 100) == [b"0", [b"h1"]]
     with pytest.raises(ReplyError, match="invalid cursor"):
         h("SCAN", "x")
@@ -214,7 +178,7 @@ def test_del_expires_first_then_deletes(h):
     h.engine.tick()
     assert h("DEL", "a", "b", "c") == 1
     assert h.propagated == [[b"DEL", b"b"], [b"DEL", b"a", b"b", b"c"]]
-    assert h.events[-2:] == [(0, "del", b"a"), (0, "expired", b"b")]
+    assert h.db_events[-2:] == [(0, "del", b"a"), (0, "expired", b"b")]
     h.propagated.clear()
     assert h("UNLINK", "nothing") == 0
     assert h.propagated == []
@@ -230,7 +194,7 @@ def test_rename_moves_value_and_ttl_with_events(h):
     assert h.engine.dirty == dirty + 1
     assert h("GET", "b") == b"1" and h("PEXPIRETIME", "b") == START_MS + 5000
     assert h("EXISTS", "a") == 0
-    assert h.events[-2:] == [(0, "rename_from", b"a"), (0, "rename_to", b"b")]
+    assert h.db_events[-2:] == [(0, "rename_from", b"a"), (0, "rename_to", b"b")]
     h.now += 5000
     h.engine.tick()
     assert h("GET", "b") == b"1"                      # alive at the deadline itself
@@ -245,12 +209,12 @@ def test_move_copy_swapdb_events_and_isolation(h):
     h("SET", "k", "v")
     h("PEXPIREAT", "k", START_MS + 9000)
     assert h("MOVE", "k", 3) == 1
-    assert h.events[-2:] == [(0, "move_from", b"k"), (3, "move_to", b"k")]
+    assert h.db_events[-2:] == [(0, "move_from", b"k"), (3, "move_to", b"k")]
     h("SELECT", 3)
     assert h("PEXPIRETIME", "k") == START_MS + 9000
     h("APPEND", "k", "x")
     assert h("COPY", "k", "c", "DB", 4) == 1
-    assert h.events[-1] == (4, "copy_to", b"c")
+    assert h.db_events[-1] == (4, "copy_to", b"c")
     h("APPEND", "k", "y")                             # the copy must not change
     h("SELECT", 4)
     assert h("GET", "c") == b"vx" and h("PEXPIRETIME", "c") == START_MS + 9000
