@@ -35,6 +35,9 @@ RANDOM_REPLY_LIMIT = 1 << 24
 TOO_MANY = "ERR value is out of range"
 # SPOP with a count propagates SREMs of at most this many members each, as Redis does.
 SPOP_BATCH = 1024
+# SPOP with a count that leaves at most 1/5 of it behind rebuilds the set (Redis's
+# SPOP_MOVE_STRATEGY_MUL).
+SPOP_MOVE_STRATEGY_MUL = 5
 
 
 def _set(ctx, key: bytes, write: bool = False):
@@ -247,6 +250,9 @@ def _spop_count(ctx, argv) -> SetReply:
         return SetReply(members)
     pop = value.pop_random
     popped = [pop() for _ in range(count)]
+    if (size - count) * SPOP_MOVE_STRATEGY_MUL <= count:
+        # Redis 7.2 keeps the few members left in a new set (and so a new encoding).
+        value.rebuild(ctx.engine.config)
     modified(db, key, "spop", count)
     last = (count - 1) // SPOP_BATCH * SPOP_BATCH
     for start in range(0, last, SPOP_BATCH):

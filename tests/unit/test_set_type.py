@@ -394,3 +394,19 @@ def test_random_seed_does_not_matter_for_membership(h):
     random.seed(1)
     h("SADD", "s", *range(50))
     assert all(m in {b"%d" % i for i in range(50)} for m in h("SRANDMEMBER", "s", "-100"))
+
+
+def test_spop_that_leaves_few_members_re_encodes_like_redis_7_2(h):
+    h("SADD", "s", *[f"m{i}" for i in range(10)], "x" * 70)
+    assert h("OBJECT", "ENCODING", "s") == b"hashtable"
+    h("SPOP", "s", "9")                 # 2 left: 2 * 5 > 9, members just removed
+    assert h("OBJECT", "ENCODING", "s") == b"hashtable"
+    h("SADD", "t", *[f"m{i}" for i in range(10)], "x" * 70)
+    h("SPOP", "t", "10")                # 1 left: 1 * 5 <= 10, a new set is built
+    left = h("SMEMBERS", "t")
+    assert len(left) == 1
+    assert h("OBJECT", "ENCODING", "t") == (b"hashtable" if left[0] == b"x" * 70
+                                            else b"listpack")
+    h("SADD", "i", *range(20))
+    h("SPOP", "i", "18")
+    assert h("OBJECT", "ENCODING", "i") == b"intset"

@@ -176,6 +176,17 @@ class SetValue:
                 and self.all_integers()):
             self.encoding = INTSET
 
+    def rebuild(self, limits) -> None:
+        """Re-encode from scratch, as Redis 7.2 does when SPOP took most of a set and
+        builds a new one from the few members left: an intset stays an intset, anything
+        else restarts as a listpack (keeping a listpack's order) and converts as it
+        fills."""
+        members = list(self._index) if self.encoding == LISTPACK else list(self._items)
+        fresh = SetValue.from_members(
+            members, limits, INTSET if self.encoding == INTSET else LISTPACK)
+        self._index, self._items, self.encoding = fresh._index, fresh._items, fresh.encoding
+        self._removed = 0
+
     def remove(self, member: bytes) -> bool:
         """Remove ``member``; False if it was not there. O(1)."""
         position = self._index.pop(member, None)
