@@ -26,10 +26,11 @@ def free_port() -> int:
 class ServerProcess:
     """A server process started with arguments and stopped at the end."""
 
-    def __init__(self, argv: list, port: int, cwd: str):
+    def __init__(self, argv: list, port: int, cwd: str, env: dict = None):
         self.argv = argv
         self.port = port
         self.cwd = cwd
+        self.env = env
         self.proc = None
         self.log_lines = []
         self._ready = threading.Event()
@@ -38,7 +39,7 @@ class ServerProcess:
         """Start the process and wait until it says it accepts connections."""
         self.proc = subprocess.Popen(
             self.argv, cwd=self.cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, bufsize=1)
+            text=True, bufsize=1, env=None if self.env is None else {**os.environ, **self.env})
         threading.Thread(target=self._pump, daemon=True).start()
         if not self._ready.wait(timeout):
             self.stop()
@@ -75,13 +76,13 @@ def ember_command() -> list:
     return [exe] if exe else [sys.executable, "-m", "ember"]
 
 
-def start_ember(*extra: str, port: int = None) -> ServerProcess:
-    """Start ember-server on a free port with persistence off."""
+def start_ember(*extra: str, port: int = None, env: dict = None) -> ServerProcess:
+    """Start ember-server on a free port with persistence off (``env`` adds variables)."""
     port = port or free_port()
     cwd = tempfile.mkdtemp(prefix="ember-test-")
     argv = ember_command() + ["--port", str(port), "--save", "", "--appendonly", "no",
                               *extra]
-    return ServerProcess(argv, port, cwd).start()
+    return ServerProcess(argv, port, cwd, env).start()
 
 
 def redis_server_path():

@@ -16,6 +16,7 @@ import time
 from ember.commands import load_all
 from ember.commands.engine import Engine
 from ember.commands.runtime import active_expire_allowed
+from ember.protocol.parser import RequestParser
 from ember.server import blocking
 from ember.storage.expiry import expire_cycle
 
@@ -64,6 +65,7 @@ class Server:
         # Connections with output queued this loop iteration, flushed together.
         self._to_flush = []
         self._expire_cursor = 0
+        self.parser_class = choose_parser(os.environ.get("EMBER_PARSER", "pure"))
         self._fast_expire_pending = False
         self.shutdown_hooks = []
 
@@ -235,6 +237,20 @@ class Server:
     def _fast_expire(self) -> None:
         self._fast_expire_pending = False
         self._expire(_FAST_EXPIRE_BUDGET)
+
+
+def choose_parser(name: str):
+    """The request parser class: the pure one, or hiredis's when asked for and installed."""
+    if name == "hiredis":
+        try:
+            from ember.protocol.hiredis_parser import HiredisRequestParser
+        except ImportError:
+            log.warning("EMBER_PARSER=hiredis but hiredis is not installed "
+                        "(pip install 'ember[hiredis]'); using the pure parser")
+        else:
+            log.warning("Request parser: hiredis")
+            return HiredisRequestParser
+    return RequestParser
 
 
 def _is_loopback(peer) -> bool:

@@ -14,7 +14,6 @@ import time
 
 from ember.commands.runtime import must_wait
 from ember.protocol.encoder import BULK_HEADERS, ENCODERS_RESP2, ENCODERS_RESP3, error_bytes
-from ember.protocol.parser import RequestParser
 
 # Flush the batch's replies early once they pass this size, so a long pipeline of big
 # replies cannot build an unbounded reply list before the transport pushes back.
@@ -57,7 +56,7 @@ class Connection(asyncio.Protocol):
             self.closing = True
             return
         self.client = self.engine.new_client(self, addr, laddr, fd)
-        self.parser = RequestParser(self.server.config.proto_max_bulk_len)
+        self.parser = self.server.parser_class(self.server.config.proto_max_bulk_len)
         self.parser.unauthenticated = not self.client.authenticated
         self.server.connections.add(self)
 

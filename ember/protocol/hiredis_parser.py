@@ -1,0 +1,78 @@
+"""An optional request parser that lets hiredis's C reader do the splitting.
+
+Selected with ``EMBER_PARSER=hiredis`` when the ``ember[hiredis]`` extra is installed; the
+pure :class:`~ember.protocol.parser.RequestParser` stays the default and remains the
+authority: hiredis is only trusted with a chunk that turns out to be nothing but complete,
+canonically framed multibulk requests of bulk strings. That is checked after the fact
+with C-speed operations: every element is ``bytes``, no command is partial, and the
+canonical encoding of the commands is exactly as long as the bytes received. Anything
+else (inline input, a partial command, a protocol error, a null or nested element, a
+length with a leading zero, a bulk over proto-max-bulk-len, the pre-AUTH limits) is
+handed to the pure parser, which produces Redis's exact behaviour and error texts.
+"""
+
+from itertools import chain
+
+import hiredis
+
+from ember.protocol.parser import DEFAULT_MAX_BULK, RequestParser
+
+# Bytes a bulk of length n costs beyond its payload: "$" n "\r\n" ... "\r\n".
+_BULK_OVERHEAD = [len(b"$%d\r\n\r\n" % n) for n in range(65536)]
+# Bytes an array header of n elements costs: "*" n "\r\n".
+_ARRAY_OVERHEAD = [len(b"*%d\r\n" % n) for n in range(1025)]
+
+
+class HiredisRequestParser(RequestParser):
+    """RequestParser that hands whole, well-formed chunks to hiredis.Reader."""
+
+    __slots__ = ("_reader",)
+
+    def __init__(self, max_bulk: int = DEFAULT_MAX_BULK):
+        super().__init__(max_bulk)
+        self._reader = hiredis.Reader()
+
+    def feed(self, data: bytes) -> list:
+        """Add received bytes; return the commands that became complete."""
+        if (self._buf or self._argc_left or self.unauthenticated or self.error is not None
+                or data[:1] != b"*"):
+            return super().feed(data)
+        commands = self._parse_whole(data)
+        if commands is None:
+            self._reader = hiredis.Reader()   # drop whatever hiredis kept of this chunk
+            return super().feed(data)
+        return commands
+
+    def _parse_whole(self, data: bytes):
+        """The commands in ``data`` if it is only complete canonical requests, else None."""
+        reader = self._reader
+        reader.feed(data)
+        gets = reader.gets
+        commands = []
+        try:
+            while True:
+                command = gets()
+                if command is False:
+                    break
+                commands.append(command)
+        except hiredis.ProtocolError:
+            return None
+        try:
+            arguments = list(chain.from_iterable(commands))
+            if set(map(type, arguments)) - {bytes}:
+                return None   # an integer, status, nested or RESP3 element
+            sizes = list(map(len, arguments))
+            counts = list(map(len, commands))
+            # The tables stop at 65535-byte bulks and 1024-element requests, so bigger
+            # ones raise IndexError and go to the pure parser (which also applies
+            # proto-max-bulk-len: it cannot be set below 1 MB).
+            expected = (sum(sizes) + sum(map(_BULK_OVERHEAD.__getitem__, sizes))
+                        + sum(map(_ARRAY_OVERHEAD.__getitem__, counts)))
+        except (TypeError, IndexError):
+            return None
+        if expected != len(data):
+            return None   # a partial command, or framing Redis would not accept
+        if 0 in counts:   # "*0\r\n" is no command at all, as in Redis
+            commands = [command for command in commands if command]
+        return commands
+
