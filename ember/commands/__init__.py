@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "config",
     "shutdown",
     "info", "client", "server", "debug",
+    "lists", "lists_blocking",
 )
 
 
