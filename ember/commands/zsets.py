@@ -5,8 +5,8 @@ shapes).
 
 The ranges (ZRANGE and its old forms, ZRANGESTORE, ZCOUNT, ZLEXCOUNT, ZREMRANGEBY*) are
 in :mod:`ember.commands.zsets_ranges`; ZUNION/ZINTER/ZDIFF and their STORE forms and
-ZINTERCARD in :mod:`ember.commands.zsets_setops`; the blocking pops in
-:mod:`ember.commands.zsets_blocking`.
+ZINTERCARD in :mod:`ember.commands.zsets_setops`; the blocking pops (BZPOPMIN,
+BZPOPMAX, BZMPOP) in :mod:`ember.commands.zsets_blocking`.
 """
 
 import math

@@ -514,3 +514,31 @@ def test_command_getkeys_for_movable_commands(compat):
         ("COMMAND", "GETKEYSANDFLAGS", "ZCARD", "k"),
         ("COMMAND", "INFO", "zadd", "zunionstore", "zmpop", "zrangestore", "zcard"),
     ])
+
+
+def test_blocking_pops_without_blocking(compat):
+    compat.script([
+        ("ZADD", "a", "1", "x", "2", "y", "3", "z"), ("SET", "str", "v"),
+        ("BZPOPMIN", "nokey", "a", "0"), ("BZPOPMAX", "a", "0.5"), ("BZPOPMIN", "a", "a", "1"),
+        ("EXISTS", "a"), ("ZADD", "a", "1", "x", "2", "y", "3", "z"),
+        ("BZMPOP", "0", "2", "nokey", "a", "MAX", "COUNT", "2"), ("BZMPOP", "1", "1", "a", "MIN"),
+        ("BZPOPMIN", "str", "0"), ("BZPOPMIN", "nokey", "str", "0"),
+        ("BZMPOP", "0", "1", "str", "MIN"),
+        ("BZPOPMIN", "a", "x"), ("BZPOPMIN", "a", "-1"),
+        ("BZPOPMIN", "a", "nan"), ("BZMPOP", "x", "1", "a", "MIN"),
+        ("BZMPOP", "0", "0", "a", "MIN"), ("BZMPOP", "0", "1", "a", "MID"),
+        ("BZMPOP", "-1", "1", "a", "MIN", "COUNT", "0"), ("BZMPOP", "-1", "1", "a", "MIN"),
+        ("BZMPOP", "0", "1", "a"), ("BZPOPMIN", "a"),
+        ("BZPOPMIN", "nokey", "0.01"), ("BZPOPMAX", "nokey", "nokey2", "0.001"),
+        ("BZMPOP", "0.01", "1", "nokey", "MIN"),
+    ])
+    # 7.2 refuses an infinite timeout as out of range (7.0 wrapped it to negative).
+    for timeout in ("inf", "1e400"):
+        seven_two(compat, ("BZPOPMIN", "a", timeout), b"-ERR timeout is out of range\r\n")
+    for client in (compat.ember, compat.redis):
+        client.call("HELLO", "3")
+    compat.script([
+        ("BZPOPMIN", "nokey", "0.01"), ("BZMPOP", "0.01", "1", "nokey", "MIN"),
+        ("ZADD", "a", "1", "x", "2", "y"), ("BZPOPMIN", "a", "0"),
+        ("BZMPOP", "0", "1", "a", "MIN", "COUNT", "3"),
+    ])
