@@ -2,7 +2,8 @@
 """redis-benchmark against ember-server and redis-server side by side, in the same run.
 
     python benchmarks/compare.py [--repeat 3] [--requests N] [--tests ping,set,get,incr,mset]
-                                 [--pipeline 1,16] [--clients 50] [--hiredis]
+                                 [--suite core|datatypes] [--pipeline 1,16] [--clients 50]
+                                 [--hiredis]
 
 Both servers are started with persistence off on free ports and stay up for the whole
 run. For every pipeline depth, repetition and test, redis-benchmark runs once against
@@ -12,6 +13,12 @@ machine has two CPUs). Each test is a separate redis-benchmark run so that the s
 CPU time (utime + stime from /proc/<pid>/stat, before and after) belongs to that test
 alone. The printed tables show medians over the repetitions; the raw samples go to
 benchmarks/results/ as JSON and markdown. See benchmarks/README.md for how to read them.
+
+The LRANGE tests (lrange_100/300/500/600) read a list that must exist: redis-benchmark's
+own lrange tests LPUSH it first in the same run, which would mix that LPUSH's CPU time
+into the measurement. So before each LRANGE run the list is filled here (``mylist``,
+LIST_FILL elements of redis-benchmark's default 3-byte payload) and redis-benchmark runs
+just the LRANGE command, reported under redis-benchmark's own test name.
 """
 
 import argparse
@@ -34,7 +41,17 @@ RESULTS = ROOT / "benchmarks" / "results"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SERVER_CPU, BENCH_CPU = "1", "0"
 # redis-benchmark's -t name -> the tests it runs; "ping" is split so each run is one test.
-EXPAND = {"ping": ["ping_inline", "ping_mbulk"]}
+EXPAND = {"ping": ["ping_inline", "ping_mbulk"],
+          "lrange": ["lrange_100", "lrange_300", "lrange_500", "lrange_600"]}
+# --suite name -> its tests ("core" is the default --tests).
+SUITES = {
+    "core": "ping,set,get,incr,mset",
+    "datatypes": "lpush,rpop,sadd,hset,zadd,lrange_100,lrange_600",
+}
+# LRANGE tests: the range each reads and redis-benchmark's name for it.
+LRANGE = {f"lrange_{n}": (n, f"LRANGE_{n} (first {n} elements)") for n in (100, 300, 500, 600)}
+LIST_FILL = 1000                     # elements in the list LRANGE reads (>= 600)
+LIST_PAYLOAD = "xxx"                 # redis-benchmark's default -d 3 value
 
 
 def parse_args(argv=None):
@@ -44,8 +61,12 @@ def parse_args(argv=None):
     ap.add_argument("--repeat", type=int, default=3, help="repetitions per test (default 3)")
     ap.add_argument("--requests", "-n", type=int, default=None,
                     help="requests per run (default 100000 at -P1, 1000000 when pipelined)")
-    ap.add_argument("--tests", "-t", default="ping,set,get,incr,mset",
-                    help="comma-separated redis-benchmark tests")
+    ap.add_argument("--tests", "-t", default=None,
+                    help="comma-separated redis-benchmark tests (default: the core suite, "
+                         "ping,set,get,incr,mset)")
+    ap.add_argument("--suite", choices=sorted(SUITES), default=None,
+                    help="a named list of tests: core (" + SUITES["core"] + ") or "
+                         "datatypes (" + SUITES["datatypes"] + "); with --tests, both run")
     ap.add_argument("--pipeline", "-P", default="1,16", help="comma-separated pipeline depths")
     ap.add_argument("--clients", "-c", type=int, default=50, help="parallel connections")
     ap.add_argument("--hiredis", action="store_true",
@@ -159,10 +180,24 @@ def _float(value):
     return float(value) if value not in (None, "") else None
 
 
+def fill_list(server: Server) -> None:
+    """The list the LRANGE tests read: ``mylist`` with LIST_FILL elements."""
+    send(server.port, "DEL", "mylist")
+    reply = send(server.port, "LPUSH", "mylist", *[LIST_PAYLOAD] * LIST_FILL)
+    if not reply.startswith(b":"):
+        raise RuntimeError(f"could not fill mylist on {server.name}: {reply!r}")
+
+
 def run_test(args, server: Server, test: str, requests: int, pipeline: int, pin: bool) -> list:
     """One redis-benchmark run of one test; rows with the server's CPU µs per request."""
-    argv = [args.redis_benchmark, "-p", str(server.port), "-t", test, "-c", str(args.clients),
+    argv = [args.redis_benchmark, "-p", str(server.port), "-c", str(args.clients),
             "-n", str(requests), "-P", str(pipeline), "--csv"]
+    lrange = LRANGE.get(test)
+    if lrange is not None:
+        fill_list(server)
+        argv += ["LRANGE", "mylist", "0", str(lrange[0] - 1)]
+    else:
+        argv += ["-t", test]
     if pin:
         argv = ["taskset", "-c", BENCH_CPU] + argv
     before = server.cpu_seconds()
@@ -172,6 +207,9 @@ def run_test(args, server: Server, test: str, requests: int, pipeline: int, pin:
     if done.returncode != 0:
         raise RuntimeError(f"redis-benchmark failed on {server.name}: {done.stderr}")
     rows = parse_csv(done.stdout)
+    if lrange is not None:
+        for row in rows:
+            row["test"] = lrange[1]
     if not rows:
         raise RuntimeError(f"no results from redis-benchmark on {server.name}:\n"
                            f"{done.stdout}\n{done.stderr}")
@@ -235,6 +273,21 @@ def table(lines: list, markdown: bool = False) -> str:
     return "\n".join([fmt_row.format(*heads)] + [fmt_row.format(*c) for c in cells])
 
 
+def selected_tests(args) -> list:
+    """The tests to run, one redis-benchmark test each: --suite's then --tests' (the core
+    suite when neither is given), with group names expanded and repeats dropped."""
+    names = []
+    if args.suite:
+        names += SUITES[args.suite].split(",")
+    if args.tests:
+        names += args.tests.split(",")
+    if not names:
+        names = SUITES["core"].split(",")
+    tests = [t for name in names if name.strip()
+             for t in EXPAND.get(name.strip().lower(), [name.strip().lower()])]
+    return list(dict.fromkeys(tests))
+
+
 def requests_for(args, pipeline: int) -> int:
     """-n for one pipeline depth: --requests, else 100k unpipelined and 1M pipelined."""
     if args.requests:
@@ -252,8 +305,7 @@ def version(argv: list) -> str:
 def main(argv=None) -> int:
     """Start both servers, run every test at every depth, print and save the results."""
     args = parse_args(argv)
-    tests = [t for name in args.tests.split(",") if name.strip()
-             for t in EXPAND.get(name.strip().lower(), [name.strip().lower()])]
+    tests = selected_tests(args)
     pipelines = [int(p) for p in args.pipeline.split(",") if p.strip()]
     pin = (not args.no_pin and shutil.which("taskset") is not None
            and len(os.sched_getaffinity(0)) >= 2)
