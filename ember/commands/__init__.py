@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "config",
     "shutdown",
     "info", "client", "server", "debug",
+    "hashes", "hash_ttl",
     "lists", "lists_blocking",
 )
 
