@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "info", "client", "server", "debug",
     "hashes", "hash_ttl",
     "lists", "lists_blocking",
+    "transactions",
 )
 
 

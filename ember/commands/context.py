@@ -18,7 +18,7 @@ class Client:
         "user", "flags", "created", "last_interaction", "last_cmd", "addr", "laddr",
         "fd", "conn", "reply_mode", "no_evict", "no_touch", "kill_after_reply",
         "propagate_argv", "multi", "watched", "subscriptions", "psubscriptions",
-        "ssubscriptions", "monitor", "tracking", "blocked", "close_after_reply",
+        "ssubscriptions", "monitor", "tracking", "blocked", "close_after_reply", "special",
     )
 
     def __init__(self, engine, client_id: int, conn=None, addr: str = "", laddr: str = "",
@@ -49,6 +49,11 @@ class Client:
         self.propagate_argv = None
         self.multi = None
         self.watched = None
+        # Special states that change how the dispatcher treats every command (MULTI
+        # queueing, RESP2 subscriber mode ...): name -> gate(client, spec, argv), which
+        # returns a reply to answer instead of running the command, or None to go on.
+        # Empty for ordinary clients, so the dispatcher pays one truth test for them all.
+        self.special = {}
         self.subscriptions = set()
         self.psubscriptions = set()
         self.ssubscriptions = set()

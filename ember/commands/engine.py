@@ -9,9 +9,10 @@ touches sockets, so it can be driven directly from tests, scripts and the AOF lo
 import logging
 import time
 import traceback
+from contextlib import contextmanager
 from time import perf_counter_ns
 
-from ember.commands import runtime, slowlog
+from ember.commands import runtime, slowlog, transactions
 from ember.commands.blocking import BLOCKED, Block, BlockingRegistry
 from ember.commands.context import Client
 from ember.commands.registry import COMMANDS
@@ -101,6 +102,8 @@ class Engine:
         # (commands/blocking.py); execute() serves them after each top-level command.
         self.blocking = BlockingRegistry(self)
         self.ready_keys = self.blocking.ready
+        # Writes collected by atomic_propagation() (EXEC, scripts), else None.
+        self._propagation_batch = None
 
     # ---- time --------------------------------------------------------------------------
 
@@ -131,6 +134,8 @@ class Engine:
         self.clients.pop(client.id, None)
         if client.blocked is not None:
             self.blocking.forget(client)
+        for hook in self.hooks.get("disconnect", ()):   # MULTI/WATCH, subscriptions ...
+            hook(client)
 
     # ---- writes' bookkeeping ------------------------------------------------------------
 
@@ -150,6 +155,31 @@ class Engine:
         for propagator in self.propagators:
             propagator(db_index, argv)
 
+    @contextmanager
+    def atomic_propagation(self):
+        """Propagate the writes made inside the block as one unit (EXEC, scripts).
+
+        They are collected and handed on at the end of the outermost block, wrapped in
+        MULTI ... EXEC when there is more than one (Redis 7's also_propagate); nested blocks
+        (a script inside EXEC) join the outer one, so nothing is wrapped twice.
+        """
+        if self._propagation_batch is not None or not self.propagators:
+            yield
+            return
+        real = self.propagators
+        batch = self._propagation_batch = []
+        self.propagators = [lambda db_index, argv: batch.append((db_index, argv))]
+        try:
+            yield
+        finally:
+            self.propagators = real
+            self._propagation_batch = None
+            if len(batch) > 1:
+                batch.insert(0, (batch[0][0], [b"MULTI"]))
+                batch.append((batch[-1][0], [b"EXEC"]))
+            for db_index, argv in batch:
+                self.propagate(db_index, argv)
+
     # ---- dispatch ----------------------------------------------------------------------
 
     def execute(self, client: Client, argv: list):
@@ -159,24 +189,29 @@ class Engine:
         if spec is None:
             spec = COMMANDS.get(name.lower().decode("latin-1"))
             if spec is None:
-                return self._reject(None, unknown_command_error(argv))
+                return self._reject(None, unknown_command_error(argv), client)
             if len(_SPEC_CACHE) < 4096:
                 _SPEC_CACHE[name] = spec
         # A container that has a handler of its own runs it when called alone (COMMAND).
         if spec.subcommands and (len(argv) > 1 or spec.handler is None):
             if len(argv) < 2:
-                return self._reject(spec, arity_error(spec.name))
+                return self._reject(spec, arity_error(spec.name), client)
             sub = spec.subcommands.get(argv[1].lower().decode("latin-1"))
             if sub is None:
                 return self._reject(spec, ReplyError(
                     "ERR unknown subcommand '%s'. Try %s HELP." % (
-                        _c_string(argv[1])[:128], spec.name.upper())))
+                        _c_string(argv[1])[:128], spec.name.upper())), client)
             spec = sub
         arity = spec.arity
         if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
-            return self._reject(spec, arity_error(spec.name))
+            return self._reject(spec, arity_error(spec.name), client)
         if not client.authenticated and not spec.no_auth:
-            return self._reject(spec, ReplyError(NOAUTH))
+            return self._reject(spec, ReplyError(NOAUTH), client)
+        if client.special:      # MULTI, RESP2 subscriber mode ...: one test for them all
+            for gate in tuple(client.special.values()):
+                reply = gate(client, spec, argv)
+                if reply is not None:
+                    return reply
         reply = self.call(client, spec, argv)
         if self.ready_keys:     # a write woke blocked clients (BLPOP ...): serve them
             self.blocking.handle_ready()
@@ -223,7 +258,12 @@ class Engine:
         elif self.propagators:
             self.propagate(client.db.id, argv)
 
-    def _reject(self, spec, error: ReplyError) -> ReplyError:
+    def _reject(self, spec, error: ReplyError, client: Client = None) -> ReplyError:
+        """Refuse a command before it runs (counted as rejected); inside MULTI this dooms
+        the transaction, and a refused EXEC aborts it (commands/transactions.py)."""
+        if client is not None and (client.multi is not None
+                                   or (spec is not None and spec.name == "exec")):
+            error = transactions.on_reject(client, spec, error)
         if spec is not None:
             spec.rejected_calls += 1
         self.stats.count_error(error.message)
