@@ -16,7 +16,7 @@ from ember.commands.hash_ttl import (
     remove_fields,
 )
 from ember.commands.registry import command
-from ember.errors import NOT_FLOAT, NOT_INTEGER, OVERFLOW, SYNTAX, ReplyError
+from ember.errors import NOT_FLOAT, NOT_INTEGER, OVERFLOW, SYNTAX, WRONGTYPE, ReplyError
 from ember.protocol.numbers import LLONG_MAX, LLONG_MIN, parse_int
 from ember.protocol.replies import OK
 from ember.storage import longdouble
@@ -53,17 +53,29 @@ def _arity_error(name: str) -> ReplyError:
 
 def _hset(ctx, argv: list, name: str) -> int:
     """Set field/value pairs; the number of fields that were new."""
-    if len(argv) % 2:
+    n = len(argv)
+    if n % 2:
         raise _arity_error(name)
     key = argv[1]
-    value = _hash_for_write(ctx, key) or _store_new(ctx, key)
+    db = ctx.db
+    value = db.lookup_write(key)
+    if value is None:
+        value = _store_new(ctx, key)
+    elif type(value) is not HashValue:
+        raise ReplyError(WRONGTYPE)
     limits = ctx.engine.config
+    if n == 4:                  # one pair: set() makes the checks prepare() would
+        if not value.big and limits.hash_max_listpack_entries < 1:
+            value.big = True
+        created = value.set(argv[2], argv[3], limits)
+        ctx.engine.key_modified(db, key, "hset")
+        return int(created)
     value.prepare(argv, 2, limits)
     store = value.set
     created = 0
-    for i in range(2, len(argv), 2):
+    for i in range(2, n, 2):
         created += store(argv[i], argv[i + 1], limits)
-    ctx.engine.key_modified(ctx.db, key, "hset", count=(len(argv) - 2) // 2)
+    ctx.engine.key_modified(db, key, "hset", (n - 2) // 2)
     return created
 
 

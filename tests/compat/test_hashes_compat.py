@@ -152,6 +152,20 @@ def test_encoding_conversions(small_listpacks):
     same_hash(compat, "m2")
 
 
+def test_zero_listpack_entries_converts_on_any_write(compat):
+    compat.check("HSET", "h", "a", "1")
+    compat.check("CONFIG", "SET", "hash-max-listpack-entries", "0")
+    try:
+        compat.script([
+            ("HSET", "h", "a", "2"), ("OBJECT", "ENCODING", "h"),
+            ("HSET", "h2", "a", "2"), ("OBJECT", "ENCODING", "h2"),
+            ("HSETNX", "h3", "a", "2"), ("OBJECT", "ENCODING", "h3"),
+            ("HINCRBY", "h4", "a", "2"), ("OBJECT", "ENCODING", "h4"),
+        ])
+    finally:
+        compat.check("CONFIG", "SET", "hash-max-listpack-entries", "512")
+
+
 def test_hset_with_more_pairs_than_a_listpack_holds(small_listpacks):
     compat = small_listpacks
     command = ("HSET", "dup", "a", "1", "a", "2", "a", "3", "a", "4")
