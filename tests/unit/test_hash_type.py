@@ -413,3 +413,19 @@ def test_hrandfield_shapes_and_limits(h):
     assert len(pairs) == 2 and all(len(p) == 2 for p in pairs)
     with pytest.raises(ReplyError, match="out of range"):
         h("HRANDFIELD", "k", -(1 << 40))
+
+
+def test_index_entries_of_deleted_hashes_are_compacted_away(h):
+    for i in range(1500):
+        h("HSET", f"k{i}", "a", 1)
+        h("HPEXPIRE", f"k{i}", 10_000, "FIELDS", 1, "a")
+    index = h.engine.hooks["hash_field_reaper"].index
+    assert len(index) == 1500
+    h("FLUSHALL")
+    h("HSET", "live", "a", 1)
+    h("HPEXPIRE", "live", 10_000, "FIELDS", 1, "a")
+    h.cron()                                   # nothing is due yet; stale entries go
+    assert len(index) == 1
+    h.advance(10_001)
+    h.cron()
+    assert h("EXISTS", "live") == 0
