@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "hashes", "hash_ttl",
     "lists", "lists_blocking",
     "transactions",
+    "pubsub", "client_tracking",
 )
 
 

@@ -54,9 +54,11 @@ class Client:
         # returns a reply to answer instead of running the command, or None to go on.
         # Empty for ordinary clients, so the dispatcher pays one truth test for them all.
         self.special = {}
-        self.subscriptions = set()
-        self.psubscriptions = set()
-        self.ssubscriptions = set()
+        # Channels, patterns and shard channels, in subscription order (dicts used as
+        # ordered sets; ember/commands/pubsub_state.py keeps them).
+        self.subscriptions = {}
+        self.psubscriptions = {}
+        self.ssubscriptions = {}
         self.monitor = False
         self.tracking = None
         self.blocked = None

@@ -13,7 +13,7 @@ import signal
 import sys
 import time
 
-from ember.commands import load_all
+from ember.commands import load_all, notifications
 from ember.commands.engine import Engine
 from ember.commands.runtime import active_expire_allowed
 from ember.protocol.parser import RequestParser
@@ -56,6 +56,10 @@ class Server:
         self.engine = engine or Engine(config)
         self.engine.hooks["server"] = self
         blocking.install(self)      # BLPOP & co.: deadline timers, late replies
+        # Work to do once the current callbacks end (BCAST invalidations, Redis's
+        # beforeSleep), and keyspace notifications as notify-keyspace-events says.
+        self.engine.hooks["defer"] = self._defer
+        notifications.install(self.engine)
         config.add_applier("proto-max-bulk-len", self._apply_proto_max_bulk_len)
         self.connections = set()
         self.listeners = []
@@ -145,6 +149,13 @@ class Server:
     def client_gone(self, client) -> None:
         """A connection closed: drop its client state."""
         self.engine.remove_client(client)
+
+    def _defer(self, callback) -> None:
+        """Run ``callback`` after the callbacks of this loop iteration."""
+        if self.loop is not None:
+            self.loop.call_soon(callback)
+        else:
+            callback()
 
     def schedule_flush(self, conn) -> None:
         """Have ``conn``'s queued output sent when this loop iteration's callbacks end."""

@@ -34,6 +34,8 @@ class Connection(asyncio.Protocol):
         # Output queued during this loop iteration (see write/flush).
         self.outbuf = []
         self.outsize = 0
+        # The reply list of the batch run_commands is running, else None (see push).
+        self.batch = None
         self.paused = False
         self.closing = False
         self.soft_limit_since = None
@@ -114,7 +116,7 @@ class Connection(asyncio.Protocol):
         engine.tick()
         client = self.client
         execute = engine.execute
-        out = []
+        out = self.batch = []
         append = out.append
         size = 0
         index = 0
@@ -151,6 +153,7 @@ class Connection(asyncio.Protocol):
             if client.close_after_reply:
                 self.pending = []
                 break
+        self.batch = None
         if out:
             self.write(b"".join(out))
         if client.close_after_reply:
@@ -204,6 +207,20 @@ class Connection(asyncio.Protocol):
         self.outsize += len(data)
         if self.outsize > _FLUSH_BYTES:
             self.flush()
+
+    def push(self, data: bytes) -> None:
+        """Queue out-of-band output: a pub/sub message, an invalidation, a keyspace event.
+
+        While this connection's own batch runs (a RESP3 client publishing to a channel it
+        listens to), the bytes go into the batch, after the replies of the commands
+        before, as Redis appends them to the client's reply buffer; otherwise they are
+        written like a reply.
+        """
+        batch = self.batch
+        if batch is None:
+            self.write(data)
+        else:
+            batch.append(data)
 
     def flush(self) -> None:
         """Send the queued output now, then enforce the output buffer limits."""
