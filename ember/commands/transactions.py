@@ -117,6 +117,9 @@ def exec_(ctx, argv):
         discard_transaction(ctx)
         return NULL_ARRAY
     watching.unwatch_all(ctx)       # nothing can abort it now
+    # Still "in MULTI" for CLIENT LIST (flags x, multi=<n>, as Redis shows during EXEC),
+    # but commands run from inside EXEC (a script's redis.call) must run, not queue.
+    ctx.special.pop("multi", None)
     denied_before = "deny_blocking" in flags
     flags.add("deny_blocking")
     call = engine.call

@@ -10,6 +10,7 @@ import pytest
 
 from ember.commands.blocking import BLOCKED
 from ember.commands.client import client_info_line
+from ember.commands.registry import CommandSpec
 from ember.errors import ReplyError
 from ember.protocol.replies import NULL_ARRAY, QUEUED
 from tests.unit.harness import START_MS
@@ -124,6 +125,23 @@ def test_client_list_shows_multi_state(h):
     assert " cmd=get " in line                   # the last queued command, as Redis
     h("EXEC")
     assert " multi=-1 " in client_info_line(h.client)
+
+
+def test_client_list_inside_exec_still_shows_multi_and_nested_commands_run(h):
+    seen = []
+
+    def probe(ctx, argv):
+        seen.append(client_info_line(ctx))
+        seen.append(ctx.engine.execute(ctx, [b"SET", b"nested", b"1"]))  # like redis.call
+        return b"done"
+
+    spec = CommandSpec(name="probe", arity=1, flags=("write",), handler=probe)
+    h("MULTI")
+    h.client.multi.append((spec, [b"PROBE"]))    # queued as the gate would queue it
+    h("GET", "k")
+    assert h("EXEC") == [b"done", None]
+    assert " flags=x " in seen[0] and " multi=2 " in seen[0]
+    assert seen[1] == "OK" and h.db.data[b"nested"] == b"1"
 
 
 def test_a_doomed_transaction_keeps_nothing(h):
