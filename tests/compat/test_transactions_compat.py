@@ -265,3 +265,28 @@ def test_resp3_transactions(compat, other):
     ])
     other.check("SET", "s", "y")
     exec_ping(compat)                            # the nil is "_" in RESP3
+
+
+def _command_counts(reply: bytes, names) -> dict:
+    """calls / rejected_calls / failed_calls of ``names`` from INFO commandstats."""
+    counts = {}
+    for line in reply.decode().split("\r\n"):
+        name, _, fields = line.partition(":")
+        if name.startswith("cmdstat_") and name[8:] in names:
+            values = dict(field.split("=") for field in fields.split(","))
+            counts[name[8:]] = {k: values[k] for k in ("calls", "rejected_calls",
+                                                       "failed_calls")}
+    return counts
+
+
+def test_command_statistics_of_transactions(compat):
+    compat.check("CONFIG", "RESETSTAT")
+    compat.script([
+        ("MULTI",), ("SET", "a", "1"), ("SET", "b"), ("INCR", "a"), ("EXEC",),
+        ("MULTI",), ("SET", "a", "x"), ("INCR", "a"), ("MULTI",), ("EXEC",),
+        ("WATCH", "a"), ("SET", "a", "2"), ("MULTI",), ("SET", "a", "3"), ("EXEC",),
+        ("MULTI",), ("DISCARD",), ("DISCARD",), ("EXEC", "x"), ("UNWATCH",),
+    ])
+    names = ("multi", "exec", "set", "incr", "discard", "watch", "unwatch")
+    got, expected = compat.both("INFO", "commandstats")
+    assert _command_counts(got, names) == _command_counts(expected, names)
