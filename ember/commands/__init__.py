@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "lists", "lists_blocking",
     "transactions",
     "pubsub", "client_tracking",
+    "scripting", "functions",
 )
 
 

@@ -17,7 +17,7 @@ from ember.commands import load_all, notifications
 from ember.commands.engine import Engine
 from ember.commands.runtime import active_expire_allowed
 from ember.protocol.parser import RequestParser
-from ember.server import blocking
+from ember.server import blocking, script_busy
 from ember.storage.expiry import expire_cycle
 
 log = logging.getLogger("ember")
@@ -56,6 +56,7 @@ class Server:
         self.engine = engine or Engine(config)
         self.engine.hooks["server"] = self
         blocking.install(self)      # BLPOP & co.: deadline timers, late replies
+        script_busy.install(self)   # -BUSY and SCRIPT KILL while a script runs too long
         # Work to do once the current callbacks end (BCAST invalidations, Redis's
         # beforeSleep), and keyspace notifications as notify-keyspace-events says.
         self.engine.hooks["defer"] = self._defer

@@ -1,0 +1,6 @@
+"""placeholder"""
+
+
+def members(ctx) -> dict:
+    """none"""
+    return {}
