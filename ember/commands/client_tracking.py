@@ -11,7 +11,7 @@ from ember.errors import SYNTAX, ReplyError
 from ember.protocol.replies import OK, SetReply
 
 _FLAGS = "noscript loading stale"
-_SWITCH_MODE = ("ERR You can't switch %s mode before disabling tracking for this client, "
+_SWITCH_MODE = ("ERR You can't switch %s before disabling tracking for this client, "
                 "and then re-enabling it with a different mode.")
 
 
@@ -78,13 +78,13 @@ def client_tracking(ctx, argv):
     if options["prefixes"] and not bcast:
         raise ReplyError("ERR PREFIX option requires BCAST mode to be enabled")
     if state is not None and state.bcast != bcast:
-        raise ReplyError(_SWITCH_MODE % "BCAST")
+        raise ReplyError(_SWITCH_MODE % "BCAST mode on/off")
     if bcast and (optin or optout):
         raise ReplyError("ERR OPTIN and OPTOUT are not compatible with BCAST")
     if optin and optout:
         raise ReplyError("ERR You can't specify both OPTIN mode and OPTOUT mode")
     if state is not None and ((optin and state.optout) or (optout and state.optin)):
-        raise ReplyError(_SWITCH_MODE % "OPTIN/OPTOUT")
+        raise ReplyError(_SWITCH_MODE % "OPTIN/OPTOUT mode")
     if bcast:
         _check_prefixes(state, options["prefixes"])
     tracker(ctx.engine).enable(ctx, options["redirect"], bcast, optin, optout,

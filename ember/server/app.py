@@ -229,7 +229,7 @@ class Server:
             for conn in list(self.connections):
                 client = conn.client
                 if (client is not None and not client.blocked and not client.subscriptions
-                        and not client.psubscriptions
+                        and not client.psubscriptions and not client.ssubscriptions
                         and now - client.last_interaction > timeout):
                     conn.close()
 
