@@ -25,6 +25,10 @@ def install(server) -> None:
     registry = server.engine.blocking
     registry.on_block = lambda waiter: arm_timer(server, waiter)
     registry.on_release = lambda waiter, reply: release(server, waiter, reply)
+    # Keys made ready outside a command (active expiry, for XREADGROUP's deleted-key
+    # wake-up) are served by the cron, as Redis's beforeSleep does.
+    server.engine.hooks.setdefault("cron", []).append(
+        lambda: registry.ready and registry.handle_ready())
 
 
 def arm_timer(server, waiter) -> None:

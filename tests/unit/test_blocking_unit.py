@@ -294,3 +294,63 @@ def test_timeout_argument_in_milliseconds(engine):
         with pytest.raises(ReplyError) as err:
             timeout_arg(client, arg, unit="ms")
         assert err.value.message == message
+
+
+# ---- the list commands on the framework ---------------------------------------------------
+
+def test_blocked_list_commands_propagate_their_non_blocking_forms(engine):
+    stream = []
+    engine.propagators.append(lambda db, argv: stream.append(argv))
+    pop, move, mpop, writer = (engine.new_client() for _ in range(4))
+    assert run(engine, pop, "BLPOP", "a", "q", "0") is BLOCKED
+    assert run(engine, move, "BLMOVE", "m", "d", "RIGHT", "LEFT", "5") is BLOCKED
+    assert run(engine, mpop, "BLMPOP", "0", "1", "n", "RIGHT", "COUNT", "5") is BLOCKED
+    waiters = pop.blocked, move.blocked, mpop.blocked
+    assert stream == []                            # blocking changed nothing
+    run(engine, writer, "RPUSH", "q", "x")
+    run(engine, writer, "RPUSH", "m", "y")
+    run(engine, writer, "RPUSH", "n", "1", "2", "3")
+    assert [w.reply for w in waiters] == [[b"q", b"x"], b"y", [b"n", [b"3", b"2", b"1"]]]
+    assert stream == [
+        b("RPUSH", "q", "x"), b("LPOP", "q"),
+        b("RPUSH", "m", "y"), b("LMOVE", "m", "d", "RIGHT", "LEFT"),
+        b("RPUSH", "n", "1", "2", "3"), b("RPOP", "n", "3"),
+    ]
+    assert run(engine, writer, "BRPOPLPUSH", "d", "e", "0") == b"y"
+    assert stream[-1] == b("RPOPLPUSH", "d", "e")
+
+
+def test_list_commands_that_may_not_block_answer_redis_nils(engine):
+    client = engine.new_client()
+    client.flags.add("deny_blocking")
+    assert run(engine, client, "BLPOP", "q", "0") is NULL_ARRAY
+    assert run(engine, client, "BRPOP", "q", "0") is NULL_ARRAY
+    assert run(engine, client, "BLMPOP", "0", "1", "q", "LEFT") is NULL_ARRAY
+    assert run(engine, client, "BLMOVE", "q", "d", "LEFT", "LEFT", "0") is None
+    assert run(engine, client, "BRPOPLPUSH", "q", "d", "0") is None
+    assert run(engine, client, "BLPOP", "q", "x") == ReplyError(
+        "ERR timeout is not a float or out of range")       # arguments are still checked
+
+
+def test_a_transaction_like_batch_wakes_clients_once_it_is_done(engine):
+    """What EXEC will do: run its commands under held(); serving happens after it."""
+    waiter_client, writer = engine.new_client(), engine.new_client()
+    run(engine, waiter_client, "BLPOP", "q", "0")
+    waiter = waiter_client.blocked
+    with engine.blocking.held():
+        run(engine, writer, "RPUSH", "q", "a", "b")
+        run(engine, writer, "LPOP", "q")
+        assert waiter.reply is None
+    engine.blocking.handle_ready()
+    assert waiter.reply == [b"q", b"b"]
+
+
+def test_wrong_type_keeps_waiting_until_a_list_comes(engine):
+    waiter_client, writer = engine.new_client(), engine.new_client()
+    run(engine, waiter_client, "BLPOP", "q", "0")
+    waiter = waiter_client.blocked
+    run(engine, writer, "SET", "q", "string")           # not a list: keep waiting
+    assert waiter_client.blocked is waiter
+    run(engine, writer, "DEL", "q")
+    run(engine, writer, "LPUSH", "q", "v")
+    assert waiter.reply == [b"q", b"v"]
