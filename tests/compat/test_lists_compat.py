@@ -267,6 +267,21 @@ def test_blocking_command_errors(compat):
     ])
 
 
+def test_blocking_commands_inside_multi_answer_at_once(compat):
+    before = dirty(compat.ember), dirty(compat.redis)
+    compat.script([
+        ("RPUSH", "l", "x"), ("MULTI",), ("BLPOP", "e", "0"), ("BRPOP", "e", "l", "0"),
+        ("BLMOVE", "e", "d", "LEFT", "LEFT", "0"), ("BRPOPLPUSH", "e", "d", "0"),
+        ("BLMPOP", "0", "1", "e", "LEFT"), ("RPUSH", "e", "y"),
+        ("BLMOVE", "e", "d", "LEFT", "LEFT", "0"), ("BLPOP", "e", "-1"), ("EXEC",),
+        ("LRANGE", "d", "0", "-1"),
+    ])
+    assert dirty(compat.ember) - before[0] == dirty(compat.redis) - before[1]
+    both_resp3(compat)
+    compat.script([("MULTI",), ("BLPOP", "e", "0"), ("BLMOVE", "e", "d", "LEFT", "LEFT", "0"),
+                   ("EXEC",)])
+
+
 def test_blocking_commands_time_out_as_redis(compat):
     check_dirty(compat, [
         ("BLPOP", "a", "0.01"), ("BRPOP", "a", "b", "0.001"), ("BLPOP", "a", "0.0001"),

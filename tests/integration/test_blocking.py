@@ -182,6 +182,31 @@ def test_a_served_client_that_blocks_again_keeps_its_place_rules(r, blockers):
     assert waiter.reply() == [b"q", b"2"]
 
 
+def test_a_transaction_wakes_clients_once_it_has_run(r, blockers):
+    waiter = blockers().send("BLPOP", "q", "0")
+    wait_blocked(r, waiter)
+    pipe = r.pipeline(transaction=True)
+    pipe.rpush("q", "first", "second").lpop("q").llen("q")
+    assert pipe.execute() == [2, b"first", 1]
+    assert waiter.reply() == [b"q", b"second"]      # what EXEC left, not what it pushed
+    assert r.exists("q") == 0
+
+
+def test_inside_multi_blocking_commands_do_not_block(r):
+    pipe = r.pipeline(transaction=True)
+    pipe.blpop(["none"], 0).brpoplpush("none", "d", 0).blmpop(0, 1, "none", direction="LEFT")
+    assert pipe.execute() == [None, None, None]
+
+
+def test_a_script_wakes_clients_after_it_ends_and_does_not_block_itself(r, blockers):
+    waiter = blockers().send("BRPOP", "q", "0")
+    wait_blocked(r, waiter)
+    script = ("redis.call('RPUSH', KEYS[1], 'a', 'b'); redis.call('RPOP', KEYS[1]); "
+              "return redis.call('BLPOP', KEYS[2], 0)")
+    assert r.eval(script, 2, "q", "empty") is None
+    assert waiter.reply() == [b"q", b"a"]
+
+
 def test_resp3_client_gets_a_resp3_late_reply(r, blockers):
     waiter = blockers(3).send("BLMPOP", "0", "1", "q", "RIGHT", "COUNT", "2")
     wait_blocked(r, waiter)
