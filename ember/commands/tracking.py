@@ -316,8 +316,8 @@ class Tracker:
                 push(dest, data)
         if not trailer:
             return reply
-        if client.blocked is not None:      # no reply yet: send them now
-            push(client, b"".join(trailer))
+        if client.blocked is not None or client.reply_mode != "on":
+            push(client, b"".join(trailer))     # no reply to follow (yet): send them now
             return reply
         return Raw(encode(reply, client.resp == 3) + b"".join(trailer))
 

@@ -73,6 +73,11 @@ def test_invalidation_messages_resp3(pair):  # noqa: F811
     tracker.check("MULTI")
     tracker.check("SET", "cmp:t1", "again")
     tracker.check("EXEC", replies=2)
+    # Without replies (CLIENT REPLY OFF) the invalidation still goes out.
+    tracker.check("GET", "cmp:t1")
+    tracker.check("CLIENT", "REPLY", "OFF", replies=0)
+    tracker.check("SET", "cmp:t1", "quiet", replies=0)
+    tracker.check("CLIENT", "REPLY", "ON", replies=2)
     tracker.check("CLIENT", "TRACKING", "off")
     tracker.check("CLIENT", "TRACKING", "on", "optin")
     tracker.check("GET", "cmp:t3")
