@@ -407,3 +407,14 @@ def test_tracking_off_forgets_state_and_stops_listening():
     assert c.tracking is None and not t.prefixes and "tracking" not in c.special
     assert t.on_key_event not in h.engine.keyspace_listeners
     assert run(h, c, "CLIENT", "GETREDIR") == -1
+
+
+def test_reads_and_writes_inside_a_script_are_tracked():
+    h = Harness()
+    c = tracking_client(h)
+    run(h, c, "EVAL", "return redis.call('GET', KEYS[1])", "1", "sk")
+    run(h, h.client, "SET", "sk", "1")
+    assert c.conn.take() == [[b"invalidate", [b"sk"]]]
+    reply = run(h, c, "EVAL", "redis.call('GET', 'own') return redis.call('SET', 'own', 'x')",
+                "0")
+    assert bytes(reply) == b"+OK\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$3\r\nown\r\n"
