@@ -78,6 +78,7 @@ FUNCTION_HELP = (
     "chance of failure",
     "      in case of functions name collision with another library).",
 )
+_ALL_SHARDS = "request_policy:all_shards response_policy:all_succeeded"
 
 
 @dataclass(eq=False)
@@ -237,7 +238,8 @@ def fcall_ro(ctx, argv):
 command("function", arity=-2, container=True, group="scripting", since="7.0.0")
 
 
-@command("function|load", arity=-3, flags="write denyoom noscript", group="scripting",
+@command("function|load", arity=-3, flags="write denyoom noscript",
+         tips=_ALL_SHARDS, group="scripting",
          since="7.0.0", complexity="O(1) (considering compilation time is redundant)")
 def function_load(ctx, argv):
     """Creates a library."""
@@ -259,7 +261,8 @@ def function_load(ctx, argv):
     return name
 
 
-@command("function|delete", arity=3, flags="write noscript", group="scripting",
+@command("function|delete", arity=3, flags="write noscript",
+         tips=_ALL_SHARDS, group="scripting",
          since="7.0.0", complexity="O(1)")
 def function_delete(ctx, argv):
     """Deletes a library and its functions."""
@@ -272,7 +275,8 @@ def function_delete(ctx, argv):
     return OK
 
 
-@command("function|flush", arity=-2, flags="write noscript", group="scripting",
+@command("function|flush", arity=-2, flags="write noscript",
+         tips=_ALL_SHARDS, group="scripting",
          since="7.0.0", complexity="O(N) where N is the number of functions deleted")
 def function_flush(ctx, argv):
     """Deletes all libraries and functions."""
@@ -335,7 +339,8 @@ def function_dump(ctx, argv):
 _POLICIES = (b"append", b"replace", b"flush")
 
 
-@command("function|restore", arity=-3, flags="write denyoom noscript", group="scripting",
+@command("function|restore", arity=-3, flags="write denyoom noscript",
+         tips=_ALL_SHARDS, group="scripting",
          since="7.0.0", complexity="O(N) where N is the number of functions on the payload")
 def function_restore(ctx, argv):
     """Restores all libraries from a payload."""

@@ -230,6 +230,10 @@ class ScriptHost(Host):
         """redis.log, into ember's log."""
         log.log(_LOG_LEVELS[level], "%s", message.decode("utf-8", "replace"))
 
+    def setresp(self, resp: int) -> None:
+        """redis.setresp: the script client's protocol (commands reply in RESP3)."""
+        self.scripting.client.resp = resp
+
     def set_repl(self, flags: int) -> None:
         """redis.set_repl: REPL_NONE stops propagating the following writes."""
         current = self.scripting.current

@@ -24,6 +24,9 @@ from ember.scripting.meta import MetaError, script_shebang
 NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."
 _RW_NOTES = "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE"
 _RO_NOTES = "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS"
+_ALL_NODES = "request_policy:all_nodes response_policy:all_succeeded"
+_ALL_AND = "request_policy:all_shards response_policy:agg_logical_and"
+_ONE_SUCCEEDED = "request_policy:all_shards response_policy:one_succeeded"
 
 SCRIPT_HELP = (
     "DEBUG (YES|SYNC|NO)",
@@ -137,6 +140,9 @@ def eval_generic(ctx, argv: list, by_sha: bool, read_only: bool):
 
 EVAL_SPECS = (KeySpec("RW access update", index=2, keynum=(0, 1, 1), notes=_RW_NOTES),)
 EVAL_RO_SPECS = (KeySpec("RO access", index=2, keynum=(0, 1, 1), notes=_RO_NOTES),)
+# EVALSHA and EVALSHA_RO carry no notes in Redis's command table.
+_EVALSHA_SPECS = (KeySpec("RW access update", index=2, keynum=(0, 1, 1)),)
+_EVALSHA_RO_SPECS = (KeySpec("RO access", index=2, keynum=(0, 1, 1)),)
 EVAL_FLAGS = "noscript stale skip_monitor no_mandatory_keys movablekeys"
 
 
@@ -149,7 +155,7 @@ def eval_(ctx, argv):
 
 
 @command("evalsha", arity=-3, flags=EVAL_FLAGS, group="scripting", since="2.6.0",
-         getkeys=numkeys_keys, key_specs=EVAL_SPECS,
+         getkeys=numkeys_keys, key_specs=_EVALSHA_SPECS,
          complexity="Depends on the script that is executed.")
 def evalsha(ctx, argv):
     """Executes a server-side Lua script by SHA1 digest."""
@@ -165,7 +171,7 @@ def eval_ro(ctx, argv):
 
 
 @command("evalsha_ro", arity=-3, flags="readonly " + EVAL_FLAGS, group="scripting",
-         since="7.0.0", getkeys=numkeys_keys, key_specs=EVAL_RO_SPECS,
+         since="7.0.0", getkeys=numkeys_keys, key_specs=_EVALSHA_RO_SPECS,
          complexity="Depends on the script that is executed.")
 def evalsha_ro(ctx, argv):
     """Executes a read-only server-side Lua script by SHA1 digest."""
@@ -177,14 +183,16 @@ def evalsha_ro(ctx, argv):
 command("script", arity=-2, container=True, group="scripting", since="2.6.0")
 
 
-@command("script|load", arity=3, flags="noscript stale", group="scripting", since="2.6.0",
+@command("script|load", arity=3, flags="noscript stale",
+         tips=_ALL_NODES, group="scripting", since="2.6.0",
          complexity="O(N) with N being the length in bytes of the script body.")
 def script_load(ctx, argv):
     """Loads a server-side Lua script to the script cache."""
     return create_script(ctx, argv[2]).sha
 
 
-@command("script|exists", arity=-3, flags="noscript", group="scripting", since="2.6.0",
+@command("script|exists", arity=-3, flags="noscript",
+         tips=_ALL_AND, group="scripting", since="2.6.0",
          complexity="O(N) with N being the number of scripts to check (so checking a "
          "single script is an O(1) operation).")
 def script_exists(ctx, argv):
@@ -193,7 +201,8 @@ def script_exists(ctx, argv):
     return [1 if sha.lower() in scripts else 0 for sha in argv[2:]]
 
 
-@command("script|flush", arity=-2, flags="noscript", group="scripting", since="2.6.0",
+@command("script|flush", arity=-2, flags="noscript",
+         tips=_ALL_NODES, group="scripting", since="2.6.0",
          complexity="O(N) with N being the number of scripts in cache")
 def script_flush(ctx, argv):
     """Removes all server-side Lua scripts from the script cache."""
@@ -205,7 +214,8 @@ def script_flush(ctx, argv):
     return OK
 
 
-@command("script|kill", arity=2, flags="noscript allow_busy", group="scripting",
+@command("script|kill", arity=2, flags="noscript allow_busy",
+         tips=_ONE_SUCCEEDED, group="scripting",
          since="2.6.0", complexity="O(1)")
 def script_kill(ctx, argv):
     """Terminates a server-side Lua script during execution."""

@@ -281,7 +281,7 @@ G._G = globals
 local globals_meta = debug.getmetatable(globals)
 local load_redis = raw_setmetatable({
   register_function = as_function(host.register),
-  log = r_log, LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  log = redis.log, LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
   REDIS_VERSION = host.version, REDIS_VERSION_NUM = host.version_num,
 }, error_meta)
 local load_api = raw_setmetatable({redis = protect(load_redis, nil)}, error_meta)

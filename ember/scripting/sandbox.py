@@ -49,6 +49,9 @@ class Host:
     def log(self, level: int, message: bytes) -> None:
         """redis.log (levels 0-3: debug, verbose, notice, warning)."""
 
+    def setresp(self, resp: int) -> None:
+        """redis.setresp (already validated): the protocol commands reply to the script."""
+
     def set_repl(self, flags: int) -> None:
         """redis.set_repl (already validated)."""
 
@@ -277,6 +280,7 @@ class LuaSandbox:
             raise LuaRaise(self._error_table("RESP version must be 2 or 3."))
         self.resp = resp
         self.api.resp = resp
+        self.host.setresp(resp)
 
     def _set_repl(self, *args):
         if len(args) != 1:

@@ -183,7 +183,7 @@ def _size(ctx, *args):
         size = fmt.size(opt)
         pos += fmt.to_align(pos, opt, size)
         if opt == "s":
-            raise ctx.arg_error(1, "size", "options 's' has no fixed size")
+            raise ctx.arg_error(1, "size", "option 's' has no fixed size")
         if opt == "c" and size == 0:
             raise ctx.arg_error(1, "size", "option 'c0' has no fixed size")
         if not opt.isalnum():
