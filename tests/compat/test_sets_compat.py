@@ -361,3 +361,35 @@ def test_resp3_set_replies(compat, command):
     finally:
         for client in (compat.ember, compat.redis):
             client.call("HELLO", "2")
+
+
+def test_generic_key_commands_on_sets(compat):
+    compat.check("SADD", "ints", "3", "1", "2")
+    compat.check("SADD", "strs", "b", "a")
+    compat.check("SADD", "big", *[f"m{i}" for i in range(200)])
+    compat.script([
+        ("TYPE", "ints"), ("TYPE", "strs"), ("TYPE", "big"),
+        ("COPY", "ints", "ints2"), ("SMEMBERS", "ints2"), ("OBJECT", "ENCODING", "ints2"),
+        ("SADD", "ints2", "4"), ("SCARD", "ints"), ("SCARD", "ints2"),
+        ("COPY", "big", "big2"), ("OBJECT", "ENCODING", "big2"), ("SCARD", "big2"),
+        ("RENAME", "ints2", "renamed"), ("SMEMBERS", "renamed"), ("EXISTS", "ints2"),
+        ("MOVE", "renamed", "1"), ("SELECT", "1"), ("SMEMBERS", "renamed"),
+        ("OBJECT", "ENCODING", "renamed"), ("SELECT", "0"),
+        ("EXPIRE", "ints", "100"), ("SADD", "ints", "9"), ("TTL", "ints"),
+        ("SREM", "ints", "1", "2", "3", "9"), ("TTL", "ints"), ("EXISTS", "ints"),
+    ])
+    compat.check("COPY", "strs", "strs2")
+    check_encoding(compat, "strs2", b"listpack")
+    same_members(compat, "strs2")
+    for client in (compat.ember, compat.redis):
+        client.call("SET", "str", "x")
+    cursor, found = b"0", []
+    for client in (compat.ember, compat.redis):
+        keys, cursor = [], b"0"
+        while True:
+            cursor, page = client.call("SCAN", cursor, "TYPE", "set", "COUNT", "100")
+            keys.extend(page)
+            if cursor == b"0":
+                break
+        found.append(sorted(keys))
+    assert found[0] == found[1] == [b"big", b"big2", b"strs", b"strs2"]
