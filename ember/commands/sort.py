@@ -5,10 +5,12 @@
 This follows Redis's sortCommandGeneric step by step, including its special cases:
 BY a pattern without ``*`` means "do not sort" (lists and sorted sets keep their order,
 with DESC reversing it and LIMIT taken directly; a set is sorted ALPHA anyway when the
-result is stored, so that replicas get the same list); numeric sorting parses scores as C
-``strtod`` does and ties are broken by comparing the elements; ALPHA compares bytes (the
-C/C.UTF-8 collation), as stored results do; a sorted set is converted to its skiplist
-encoding, as Redis converts it destructively.
+result is stored or a script asked, so that replicas get the same result); numeric
+sorting parses scores as C ``strtod`` does and ties are broken by comparing the
+elements; ALPHA compares bytes (the C/C.UTF-8 collation), as stored results do; ties
+left by ALPHA BY land where Redis's sorts put them (a port of its partial quicksort
+under LIMIT); a sorted set is converted to its skiplist encoding, as Redis converts it
+destructively.
 """
 
 import math
@@ -377,7 +379,8 @@ def sort_generic(ctx, argv: list, readonly: bool):
         raise ReplyError(WRONGTYPE)
     if value is None:
         value = ListValue()
-    if opts.dontsort and kind == "set" and opts.store is not None:
+    if opts.dontsort and kind == "set" and (opts.store is not None
+                                            or "script" in ctx.flags):
         opts.dontsort, opts.alpha, opts.by = False, True, None
     if kind == "zset":
         value.big = True        # Redis converts a listpack zset to a skiplist for SORT

@@ -161,6 +161,15 @@ def test_store(compat):
         compat.check("OBJECT", "ENCODING", "small")
 
 
+def test_a_script_sorts_a_set_even_by_a_constant(compat):
+    populate(compat)
+    compat.check("EVAL", "return redis.call('SORT', KEYS[1], 'BY', 'nosort')", "1", "sset")
+    compat.check("EVAL", "return redis.call('SORT_RO', KEYS[1], 'BY', 'x', 'DESC')", "1",
+                 "sset")
+    compat.check("EVAL", "return redis.call('SORT', KEYS[1], 'BY', 'nosort', 'GET', 'w_*')",
+                 "1", "sset")
+
+
 def test_sorted_sets_special_cases(compat):
     populate(compat)
     compat.check("ZADD", "small", "2", "x", "1", "y")
