@@ -56,6 +56,8 @@ def _strtod(text: bytes):
 def parse_score(data: bytes):
     """A score or weight as Redis's string2d reads it, or None: the whole argument, no
     leading space, no NaN, no overflow to infinity and no underflow to zero."""
+    if data.isdigit() and len(data) < 300:
+        return float(data)                                  # the common case: digits
     if not data or data[0] in _C_SPACES:
         return None
     value = _strtod(data)
