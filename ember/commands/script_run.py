@@ -63,6 +63,7 @@ class Scripting:
         self._eval_lua = None
         self._function_lua = None
         self.scripts = {}           # sha (lowercase hex bytes) -> Script
+        self.by_body = {}           # script text -> Script (EVAL skips the SHA1)
         self.library_set = None     # the loaded function libraries (functions.py)
         self.current = None         # the ScriptRun in progress
         self.loading = None         # the Library being loaded by FUNCTION LOAD
@@ -91,6 +92,7 @@ class Scripting:
     def reset_eval(self) -> None:
         """SCRIPT FLUSH: forget every script and start a fresh Lua state."""
         self.scripts = {}
+        self.by_body = {}
         self._eval_lua = None
 
     def reset_functions(self) -> None:
@@ -300,9 +302,11 @@ def run(ctx, lua: LuaSandbox, fn, name: bytes, flags: set, compat: bool, is_eval
     client.user = ctx.user
     scripting.current = current
     try:
-        with engine.atomic_propagation():
-            with _repl_filter(engine, current):
+        if engine.propagators:
+            with engine.atomic_propagation(), _repl_filter(engine, current):
                 result = lua.run(fn, keys, args, ctx.resp == 3, current.threshold > 0)
+        else:
+            result = lua.run(fn, keys, args, ctx.resp == 3, current.threshold > 0)
     finally:
         scripting.current = None
         if current.busy is not None:

@@ -105,9 +105,13 @@ def sha1hex(body: bytes) -> bytes:
 def create_script(ctx, body: bytes) -> Script:
     """luaCreateFunction: the cached script for ``body``, compiled on first sight."""
     scripting = state(ctx.engine)
+    script = scripting.by_body.get(body)
+    if script is not None:
+        return script
     sha = sha1hex(body)
     script = scripting.scripts.get(sha)
     if script is not None:
+        scripting.by_body[body] = script
         return script
     try:
         flags, compat, shebang_len = script_shebang(body)
@@ -117,7 +121,8 @@ def create_script(ctx, body: bytes) -> Script:
     if fn is None:
         raise ReplyError("ERR Error compiling script (new function): "
                          + error.decode("utf-8", "surrogateescape"))
-    script = scripting.scripts[sha] = Script(sha, body, flags, compat, fn)
+    script = scripting.scripts[sha] = scripting.by_body[body] = Script(sha, body, flags,
+                                                                      compat, fn)
     return script
 
 

@@ -409,6 +409,9 @@ local function outcome(ok, res, caller3)
       return false, msg, nil, nil, raw_rawget(res, "ignore_error_stats_update") and true
     end
   end
+  local kind = type(res)
+  if kind == "number" then return true, ":" .. integer(res) .. "\r\n" end
+  if kind == "string" then return true, "$" .. #res .. "\r\n" .. res .. "\r\n" end
   local out, errs = {}, {}
   encode(res, out, caller3, api.resp == 3, errs)
   return true, concat(out), errs[1] and errs or nil
@@ -435,20 +438,24 @@ local function args_table(first, last, ...)
   return t
 end
 
-local function pack(...) return {n = select("#", ...), ...} end
-
 function api.compile(code, chunkname)
   local f, err = w_loadstring(code, chunkname)
   if not f then return nil, err end
   return f
 end
 
-function api.run_eval(fn, caller3, timed, nkeys, ...)
-  local all = pack(...)
+local function split(nkeys, ...)
+  local n = select("#", ...)
+  if n == 0 then return {}, {} end
+  local all = {...}
   local keys, argv = {}, {}
   for i = 1, nkeys do keys[i] = all[i] end
-  for i = nkeys + 1, all.n do argv[i - nkeys] = all[i] end
-  G.KEYS, G.ARGV = keys, argv
+  for i = nkeys + 1, n do argv[i - nkeys] = all[i] end
+  return keys, argv
+end
+
+function api.run_eval(fn, caller3, timed, nkeys, ...)
+  G.KEYS, G.ARGV = split(nkeys, ...)
   api.resp = 2
   if timed then sethook(hook, "", 100000) end
   local ok, res = raw_xpcall(fn, err_handler)
@@ -457,10 +464,7 @@ function api.run_eval(fn, caller3, timed, nkeys, ...)
 end
 
 function api.run_function(fn, caller3, timed, nkeys, ...)
-  local all = pack(...)
-  local keys, argv = {}, {}
-  for i = 1, nkeys do keys[i] = all[i] end
-  for i = nkeys + 1, all.n do argv[i - nkeys] = all[i] end
+  local keys, argv = split(nkeys, ...)
   api.resp = 2
   if timed then sethook(hook, "", 100000) end
   local ok, res = raw_xpcall(function() return fn(keys, argv) end, err_handler)

@@ -165,8 +165,7 @@ class LuaSandbox:
         Returns ``(True, resp_bytes, nested_error_messages)`` or
         ``(False, message, source, line, already_counted)``.
         """
-        self.resp = 2
-        self.api.resp = 2
+        self.resp = 2       # the Lua side resets its copy (api.resp) itself
         result = self._runner(fn, caller_resp3, timed, len(keys), *keys, *args)
         return result if isinstance(result, tuple) else (result,)
 
