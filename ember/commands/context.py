@@ -45,7 +45,8 @@ class Client:
         self.no_touch = False
         self.kill_after_reply = False
         # A handler that changed data sets this to the argv to propagate instead of its
-        # own (EXPIRE -> PEXPIREAT, SET EX -> SET PXAT ...); None means "as received".
+        # own (EXPIRE -> PEXPIREAT, SET EX -> SET PXAT ...); None means "as received";
+        # a tuple of argvs propagates them as one unit (MULTI ... EXEC when several).
         self.propagate_argv = None
         self.multi = None
         self.watched = None

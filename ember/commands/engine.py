@@ -254,7 +254,12 @@ class Engine:
         replacement = client.propagate_argv
         if replacement is not None:
             client.propagate_argv = None
-            self.propagate(client.db.id, replacement)
+            if type(replacement) is tuple:      # several commands (SPOP n): one unit
+                with self.atomic_propagation():
+                    for one in replacement:
+                        self.propagate(client.db.id, one)
+            else:
+                self.propagate(client.db.id, replacement)
         elif self.propagators:
             self.propagate(client.db.id, argv)
 

@@ -4,7 +4,8 @@ SINTER SINTERCARD SINTERSTORE SUNION SUNIONSTORE SDIFF SDIFFSTORE SSCAN.
 The value type and the set algebra (with the encodings Redis gives results) are in
 :mod:`ember.storage.types.set`; this module parses arguments, goes through the keyspace's
 lookup path, and records each write (events, dirty counter, propagation). SPOP, being
-random, propagates what it did: SREM of the popped members, or DEL when it took them all.
+random, propagates what it did: SREM of the popped members (in batches of 1024, wrapped
+in MULTI/EXEC when there are several), or DEL when it took them all.
 """
 
 from ember.commands.args import int_arg
@@ -254,10 +255,11 @@ def _spop_count(ctx, argv) -> SetReply:
         # Redis 7.2 keeps the few members left in a new set (and so a new encoding).
         value.rebuild(ctx.engine.config)
     modified(db, key, "spop", count)
-    last = (count - 1) // SPOP_BATCH * SPOP_BATCH
-    for start in range(0, last, SPOP_BATCH):
-        ctx.engine.propagate(db.id, [b"SREM", key, *popped[start:start + SPOP_BATCH]])
-    ctx.propagate_argv = [b"SREM", key, *popped[last:]]
+    # SREMs of at most SPOP_BATCH members; several go out as one MULTI/EXEC, as Redis 7
+    # wraps the commands one command propagates.
+    batches = [[b"SREM", key, *popped[start:start + SPOP_BATCH]]
+               for start in range(0, count, SPOP_BATCH)]
+    ctx.propagate_argv = batches[0] if len(batches) == 1 else tuple(batches)
     return SetReply(popped)
 
 

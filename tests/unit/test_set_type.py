@@ -333,14 +333,25 @@ def test_spop_count_propagates_batches_of_1024_srem(h):
     dirty = h.engine.dirty
     popped = h("SPOP", "s", "2500")
     assert len(set(popped)) == 2500
-    assert [len(argv) - 2 for argv in h.propagated] == [1024, 1024, 452]
-    assert all(argv[:2] == [b"SREM", b"s"] for argv in h.propagated)
-    assert sorted(m for argv in h.propagated for m in argv[2:]) == sorted(popped)
+    assert h.propagated[0] == [b"MULTI"] and h.propagated[-1] == [b"EXEC"]
+    srems = h.propagated[1:-1]
+    assert [len(argv) - 2 for argv in srems] == [1024, 1024, 452]
+    assert all(argv[:2] == [b"SREM", b"s"] for argv in srems)
+    assert sorted(m for argv in srems for m in argv[2:]) == sorted(popped)
     assert h.engine.dirty - dirty == 2500
     assert h("SCARD", "s") == 500
+    h("SADD", "s", *range(3000))
+    h.reset()
+    assert len(h("SPOP", "s", "1024")) == 1024                 # one batch: no MULTI
+    assert len(h.propagated) == 1 and len(h.propagated[0]) == 1026
     h.reset()
     assert h("SPOP", "s", "0") == [] and h("SPOP", "nokey", "3") == []
     assert h.propagated == []
+    h("MULTI")
+    h("SPOP", "s", "1000")
+    h("SADD", "s", "x")
+    h("EXEC")
+    assert [argv[0] for argv in h.propagated] == [b"MULTI", b"SREM", b"SADD", b"EXEC"]
 
 
 def test_srem_and_smove_events(h):
