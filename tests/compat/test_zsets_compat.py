@@ -532,6 +532,10 @@ def test_blocking_pops_without_blocking(compat):
         ("BZPOPMIN", "nokey", "0.01"), ("BZPOPMAX", "nokey", "nokey2", "0.001"),
         ("BZMPOP", "0.01", "1", "nokey", "MIN"),
     ])
+    compat.script([                 # inside MULTI a blocking pop answers nil at once
+        ("MULTI",), ("BZPOPMIN", "nokey", "0"), ("BZMPOP", "0", "1", "nokey", "MAX"),
+        ("ZADD", "m", "1", "a"), ("BZPOPMAX", "m", "0"), ("EXEC",),
+    ])
     # 7.2 refuses an infinite timeout as out of range (7.0 wrapped it to negative).
     for timeout in ("inf", "1e400"):
         seven_two(compat, ("BZPOPMIN", "a", timeout), b"-ERR timeout is out of range\r\n")

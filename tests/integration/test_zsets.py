@@ -189,6 +189,16 @@ def test_a_client_served_nothing_keeps_waiting_at_its_place(r, blockers):
     assert waiting.reply() == [b"k", b"m", b"7"]
 
 
+def test_a_multi_exec_wakes_blocked_clients_after_the_whole_transaction(r, blockers):
+    waiting = blockers().send("BZPOPMAX", "k", "0")
+    wait_blocked(r, waiting)
+    with r.pipeline(transaction=True) as tx:
+        tx.zadd("k", {"a": 1, "b": 2})
+        tx.zrem("k", "b")                   # the client sees the state after EXEC
+        tx.execute()
+    assert waiting.reply() == [b"k", b"a", b"1"]
+
+
 def test_timeouts_reply_nil_in_both_protocols(blockers):
     assert blockers().send("BZPOPMIN", "nokey", "0.05").raw() == b"*-1\r\n"
     assert blockers(3).send("BZPOPMAX", "nokey", "0.05").raw() == b"_\r\n"

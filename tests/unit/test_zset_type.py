@@ -12,7 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ember.commands
+from ember.commands.blocking import BLOCKED
 from ember.commands.engine import Engine
+from ember.protocol.replies import NULL_ARRAY
 from ember.server.config import Config
 from ember.storage.types.zset import TOP, LexRange, ScoreRange, ZSet
 
@@ -217,3 +219,70 @@ def test_zadd_zrem_zrank_zscore_are_logarithmic_on_a_million_members():
     # log2(1e6)/log2(1e4) = 1.5; a linear cost would be 100x. Caches and a busy
     # machine get a wide margin.
     assert big / small < 8, (small, big)
+
+
+# ---- the commands' bookkeeping, through an Engine --------------------------------------------
+
+class Recorder:
+    """An engine with a propagation and keyspace-event recorder."""
+
+    def __init__(self):
+        self.engine = Engine(Config())
+        self.client = self.engine.new_client()
+        self.propagated = []
+        self.events = []
+        self.engine.propagators.append(lambda db, argv: self.propagated.append(argv))
+        self.engine.keyspace_listeners.append(
+            lambda db, key, event: self.events.append((event, key)))
+
+    def run(self, *args, client=None):
+        return self.engine.execute(client or self.client, [a.encode() for a in args])
+
+
+def test_writes_propagate_as_redis_replicates_them_and_send_events():
+    rec = Recorder()
+    rec.run("ZADD", "k", "1", "a", "2", "b", "3", "c")
+    rec.run("ZADD", "k", "NX", "5", "a")                # no change: not propagated
+    assert rec.run("ZMPOP", "1", "k", "MAX", "COUNT", "10") == [
+        b"k", [[b"c", 3.0], [b"b", 2.0], [b"a", 1.0]]]
+    rec.run("ZADD", "k", "1", "a")
+    assert rec.run("BZPOPMIN", "nokey", "k", "0") == [b"k", b"a", 1.0]
+    rec.run("ZADD", "k", "1", "a", "2", "b")
+    rec.run("BZMPOP", "0", "1", "k", "MIN", "COUNT", "5")
+    assert rec.propagated == [
+        [b"ZADD", b"k", b"1", b"a", b"2", b"b", b"3", b"c"], [b"ZPOPMAX", b"k", b"3"],
+        [b"ZADD", b"k", b"1", b"a"], [b"ZPOPMIN", b"k"],
+        [b"ZADD", b"k", b"1", b"a", b"2", b"b"], [b"ZPOPMIN", b"k", b"2"]]
+    assert rec.events[:4] == [("zadd", b"k"), ("zpopmax", b"k"), ("del", b"k"), ("zadd", b"k")]
+    rec.events.clear()
+    rec.run("ZADD", "k", "1", "a", "2", "b")
+    rec.run("ZINCRBY", "k", "1", "a")
+    rec.run("ZREM", "k", "a", "b")
+    rec.run("ZADD", "d", "1", "x")
+    rec.run("ZUNIONSTORE", "d", "1", "nokey")
+    assert rec.events == [("zadd", b"k"), ("zincr", b"k"), ("zrem", b"k"), ("del", b"k"),
+                          ("zadd", b"d"), ("del", b"d")]
+
+
+def test_blocking_pops_wait_then_serve_first_come_first_served():
+    rec = Recorder()
+    first, second = rec.engine.new_client(), rec.engine.new_client()
+    assert rec.run("BZPOPMIN", "k", "0", client=first) is BLOCKED
+    assert rec.run("BZMPOP", "0", "1", "k", "MAX", "COUNT", "2", client=second) is BLOCKED
+    waiters = [first.blocked, second.blocked]
+    rec.run("SET", "k", "string")                 # the wrong type serves nobody
+    rec.run("DEL", "k")
+    assert first.blocked is waiters[0] and second.blocked is waiters[1]
+    rec.run("ZADD", "k", "1", "a", "2", "b", "3", "c")
+    assert first.blocked is None and second.blocked is None
+    assert waiters[0].reply == [b"k", b"a", 1.0]
+    assert waiters[1].reply == [b"k", [[b"c", 3.0], [b"b", 2.0]]]
+    assert rec.run("ZCARD", "k") == 0
+    assert rec.propagated[-2:] == [[b"ZPOPMIN", b"k"], [b"ZPOPMAX", b"k", b"2"]]
+
+
+def test_a_client_that_may_not_block_gets_nil_at_once():
+    rec = Recorder()
+    rec.client.flags.add("deny_blocking")
+    assert rec.run("BZPOPMAX", "k", "0") is NULL_ARRAY
+    assert rec.run("BZMPOP", "0", "1", "k", "MIN") is NULL_ARRAY
