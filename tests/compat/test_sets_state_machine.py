@@ -157,6 +157,9 @@ class SetMachine(RuleBasedStateMachine):
             assert ember == redis, (args, ember, redis)
             return
         members = set(self.pair.redis.call("SMEMBERS", key))
+        if not members:                     # missing key: nil or an empty array
+            assert ember == redis, (args, ember, redis)
+            return
         for reply in (ember, redis):
             picked = [reply] if count is None else reply
             assert set(picked) <= members, (args, reply)
