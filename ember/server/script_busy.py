@@ -19,7 +19,9 @@ callback). The engine's data is untouched meanwhile, except by the script.
 
 Clients that connect during the busy period are accepted here, served the same way
 through a small stand-in transport, and handed to the event loop with
-``loop.connect_accepted_socket`` when the script ends.
+``loop.connect_accepted_socket`` when the script ends. (A client the event loop accepted
+in the very iteration the script started, whose ``connection_made`` callback is still
+queued, is not known yet: it waits for the script like the caller does.)
 """
 
 import asyncio
@@ -78,6 +80,7 @@ class BusyResponder:
             except (KeyError, ValueError, OSError):
                 continue
         self.selector = selector
+        self._flush_queued()
         # Clients blocked on keys the script writes are served after it, not from here.
         self._held = self.engine.blocking.held()
         self._held.__enter__()
@@ -118,6 +121,15 @@ class BusyResponder:
             for conn in touched:
                 if not conn.closing:
                     conn.flush()
+            self._flush_queued()
+
+    def _flush_queued(self) -> None:
+        """Send the output queued for the end of the loop iteration (replies produced
+        just before the script started, messages the script published), as Redis's
+        processEventsWhileBlocked writes pending replies."""
+        flush_all = getattr(self.server, "_flush_all", None)
+        if flush_all is not None:
+            flush_all()
 
     # ---- reading and answering ---------------------------------------------------------
 
