@@ -298,7 +298,15 @@ end
 
 local function spaced(s) return (gsub(s, "[\r\n]", " ")) end
 
-local function encode(v, out, caller3, script3, errs)
+-- ``slots`` follows the Lua stack depth of Redis's recursive conversion: past
+-- LUAI_MAXCSTACK (8000) it answers "reached lua stack limit" for that element.
+local STACK_LIMIT = 8000
+local function encode(v, out, caller3, script3, errs, slots)
+  if slots + 4 > STACK_LIMIT then
+    out[#out + 1] = "-ERR reached lua stack limit\r\n"
+    errs[#errs + 1] = "ERR reached lua stack limit"
+    return
+  end
   local t = type(v)
   if t == "string" then
     out[#out + 1] = "$" .. #v .. "\r\n" .. v .. "\r\n"
@@ -354,8 +362,8 @@ local function encode(v, out, caller3, script3, errs)
       out[slot] = ""
       local n, k, x = 0, raw_next(f)
       while k ~= nil do
-        encode(k, out, caller3, script3, errs)
-        encode(x, out, caller3, script3, errs)
+        encode(k, out, caller3, script3, errs, slots + 4)
+        encode(x, out, caller3, script3, errs, slots + 3)
         n = n + 1
         k, x = raw_next(f, k)
       end
@@ -368,7 +376,7 @@ local function encode(v, out, caller3, script3, errs)
       out[slot] = ""
       local n, k = 0, raw_next(f)
       while k ~= nil do
-        encode(k, out, caller3, script3, errs)
+        encode(k, out, caller3, script3, errs, slots + 3)
         n = n + 1
         k = raw_next(f, k)
       end
@@ -380,7 +388,7 @@ local function encode(v, out, caller3, script3, errs)
     local n = 0
     local x = raw_rawget(v, 1)
     while x ~= nil do
-      encode(x, out, caller3, script3, errs)
+      encode(x, out, caller3, script3, errs, slots + 1)
       n = n + 1
       x = raw_rawget(v, n + 1)
     end
@@ -413,7 +421,7 @@ local function outcome(ok, res, caller3)
   if kind == "number" then return true, ":" .. integer(res) .. "\r\n" end
   if kind == "string" then return true, "$" .. #res .. "\r\n" .. res .. "\r\n" end
   local out, errs = {}, {}
-  encode(res, out, caller3, api.resp == 3, errs)
+  encode(res, out, caller3, api.resp == 3, errs, 2)
   return true, concat(out), errs[1] and errs or nil
 end
 

@@ -341,3 +341,29 @@ LIBRARIES = [
 @pytest.mark.parametrize("script", LIBRARIES)
 def test_libraries(compat, script):
     compat.check("EVAL", script, "0")
+
+
+def read_until(client, suffix: bytes) -> bytes:
+    """Raw bytes up to and including ``suffix`` (replies too deep for the reply reader)."""
+    data = b""
+    while not data.endswith(suffix):
+        chunk = client.sock.recv(1 << 16)
+        assert chunk, "connection closed"
+        data += chunk
+    return data
+
+
+@pytest.mark.parametrize("script", [
+    "local t = {} t[1] = t return t",
+    "local t = {} t.map = {} t.map[1] = t return t",
+    "local t = {} t.set = {} t.set[t] = true return t",
+    "local t = {map = {}} t.map.k = t return t",
+])
+def test_self_referencing_tables_stop_at_redis_stack_limit(compat, script):
+    from tests.rawclient import encode_command
+    request = encode_command("EVAL", script, "0") + encode_command("PING")
+    compat.ember.send(request)
+    compat.redis.send(request)
+    ember = read_until(compat.ember, b"+PONG\r\n")
+    assert b"-ERR reached lua stack limit\r\n" in ember
+    assert ember == read_until(compat.redis, b"+PONG\r\n")
