@@ -452,7 +452,10 @@ function api.compile(code, chunkname)
   return f
 end
 
+-- KEYS and ARGV come as varargs, or (nkeys = -1) as two tables built by Python when
+-- there are too many values for the Lua stack.
 local function split(nkeys, ...)
+  if nkeys == -1 then return ... end
   local n = select("#", ...)
   if n == 0 then return {}, {} end
   local all = {...}

@@ -32,6 +32,8 @@ log = logging.getLogger("ember")
 _MAJOR, _MINOR, _PATCH = (int(p) for p in REDIS_VERSION.split("."))
 VERSION_NUM = (_MAJOR << 16) | (_MINOR << 8) | _PATCH
 _LRAND_MAX = 2147483647
+# Beyond this many KEYS+ARGV values, they go to Lua as tables (the Lua stack is limited).
+_MAX_VARARGS = 200
 
 
 class Host:
@@ -166,7 +168,12 @@ class LuaSandbox:
         ``(False, message, source, line, already_counted)``.
         """
         self.resp = 2       # the Lua side resets its copy (api.resp) itself
-        result = self._runner(fn, caller_resp3, timed, len(keys), *keys, *args)
+        if len(keys) + len(args) > _MAX_VARARGS:
+            rt = self.rt
+            result = self._runner(fn, caller_resp3, timed, -1, rt.table_from(keys),
+                                  rt.table_from(args))
+        else:
+            result = self._runner(fn, caller_resp3, timed, len(keys), *keys, *args)
         return result if isinstance(result, tuple) else (result,)
 
     def load_library(self, code: bytes):

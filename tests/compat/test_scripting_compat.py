@@ -111,6 +111,9 @@ def test_keys_and_argv(compat):
     compat.check("EVAL", "KEYS[1] = 'changed' return KEYS", "1", "k")
     compat.check("EVAL", "return redis.call('SET', 'not-declared', '1')", "0")
     compat.check("GET", "not-declared")
+    many = [str(i) for i in range(1, 9001)]
+    compat.check("EVAL", "return {#KEYS, #ARGV, KEYS[9000], ARGV[9000]}", "9000", *many,
+                 *many)
 
 
 # ---- errors ---------------------------------------------------------------------------
