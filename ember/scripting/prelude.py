@@ -241,9 +241,13 @@ end
 lua_libs.cjson.null = NULL
 
 -- Errors raised from Python reach Lua as the exception object: take its Lua value.
+-- The coroutines being resumed, innermost last: where() looks at their stacks.
 local raw_resume = coroutine.resume
+local resumed = {}
 lua_libs.coroutine.resume = function(co, ...)
+  resumed[#resumed + 1] = co
   local n, r = collect(raw_resume(co, ...))
+  resumed[#resumed] = nil
   if not r[1] and type(r[2]) == "userdata" then r[2] = unwrap(r[2]) end
   return unpack(r, 1, n)
 end
@@ -549,7 +553,13 @@ end
 
 -- luaL_where(L, 1) for a Python library function: the position of its caller.
 function api.where()
-  local info = getinfo(3, "Sl")
+  local co = resumed[#resumed]
+  local info
+  if co then
+    info = getinfo(co, 1, "Sl")     -- level 0 is the Python function itself
+  else
+    info = getinfo(3, "Sl")
+  end
   if info and info.currentline > 0 then
     return info.short_src .. ":" .. info.currentline .. ": "
   end
@@ -557,6 +567,7 @@ function api.where()
 end
 
 function api.push_error(msg) return push_error(msg) end
+function api.set_resp(v) api.resp = v end
 function api.is_function(v) return type(v) == "function" end
 function api.is_string(v) return type(v) == "string" or type(v) == "number" end
 function api.tostr(v) return tostring(v) end

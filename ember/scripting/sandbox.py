@@ -146,11 +146,17 @@ class LuaSandbox:
         loader = rt.eval("function(src, name, ...) "
                          "return assert(loadstring(src, name))(...) end")
         self.api = api = loader(PRELUDE.encode(), b"=ember", mode.encode(), host_table, libs)
-        ctx._where = api.where
+        # Lua functions are fetched once: indexing a Lua table from a Python callback
+        # that runs inside a coroutine confuses lupa.
+        self._where = ctx._where = api.where
         ctx.null = api.null
         self.null = api.null
         self._compile = api.compile
         self._runner = api.run_eval if mode == "eval" else api.run_function
+        self._push_error = api.push_error
+        self._named_args = api.named_args
+        self._set_resp = api.set_resp
+        self._load_library = api.load_library
 
     # ---- compiling and running ---------------------------------------------------------
 
@@ -180,7 +186,7 @@ class LuaSandbox:
         """Run a library's code so that it registers its functions: (ok, error text)."""
         self.loading = True
         try:
-            result = self.api.load_library(code)
+            result = self._load_library(code)
         finally:
             self.loading = False
         if isinstance(result, tuple):
@@ -195,7 +201,7 @@ class LuaSandbox:
 
     def _error_table(self, message: str, counted: bool = False):
         """luaPushError's table: {err="ERR message"} (or the code of "-CODE message")."""
-        table = self.api.push_error(message.encode("utf-8", "surrogateescape"))
+        table = self._push_error(message.encode("utf-8", "surrogateescape"))
         if counted:
             table[b"ignore_error_stats_update"] = True
         return table
@@ -285,7 +291,7 @@ class LuaSandbox:
         if resp not in (2, 3):
             raise LuaRaise(self._error_table("RESP version must be 2 or 3."))
         self.resp = resp
-        self.api.resp = resp
+        self._set_resp(resp)
         self.host.setresp(resp)
 
     def _set_repl(self, *args):
@@ -310,7 +316,7 @@ class LuaSandbox:
         number = lua_number(value)
         if number is None:
             got = "no value" if index > len(args) else _type_name(value)
-            raise LuaRaise(self.api.where() + (
+            raise LuaRaise(self._where() + (
                 f"bad argument #{index} to '{func}' (number expected, got {got})").encode())
         return int(number)
 
@@ -321,17 +327,17 @@ class LuaSandbox:
         if len(args) == 1:
             upper = self._int_arg(args, 1, "random")
             if upper < 1:
-                raise LuaRaise(self.api.where()
+                raise LuaRaise(self._where()
                                + b"bad argument #1 to 'random' (interval is empty)")
             return int(r * upper) + 1
         if len(args) == 2:
             lower = self._int_arg(args, 1, "random")
             upper = self._int_arg(args, 2, "random")
             if lower > upper:
-                raise LuaRaise(self.api.where()
+                raise LuaRaise(self._where()
                                + b"bad argument #2 to 'random' (interval is empty)")
             return int(r * (upper - lower + 1)) + lower
-        raise LuaRaise(self.api.where() + b"wrong number of arguments")
+        raise LuaRaise(self._where() + b"wrong number of arguments")
 
     def _randomseed(self, *args):
         self.host.srand(self._int_arg(args, 1, "randomseed"))
@@ -346,7 +352,7 @@ class LuaSandbox:
             raise LuaRaise(self._error_table(
                 "wrong number of arguments to redis.register_function"))
         if len(args) == 1:
-            parsed = self.api.named_args(args[0])
+            parsed = self._named_args(args[0])
             if parsed[0] is None:
                 raise LuaRaise(self._error_table(parsed[1].decode()))
             name, callback, flags, description = parsed

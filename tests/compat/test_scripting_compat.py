@@ -139,6 +139,14 @@ ERRORS = [
     "redis.set_repl()", "return redis.acl_check_cmd('nosuch')",
     "return math.random(1, 2, 3)", "return math.random('x')", "return math.random(0)",
     "return coroutine.wrap(function() x = 1 end)()",
+    "local co = coroutine.create(function() redis.call('nosuch') end) "
+    "return {coroutine.resume(co)}",
+    "local co = coroutine.create(function() redis.setresp(3) "
+    "return redis.call('hgetall', 'x') end) return {coroutine.resume(co)}",
+    "return {coroutine.resume(coroutine.create(function() return bit.band('x') end))}",
+    "return coroutine.wrap(function() return redis.call('nosuch') end)()",
+    "local co = coroutine.create(function() coroutine.yield(1) "
+    "return struct.pack('z') end) coroutine.resume(co) return {coroutine.resume(co)}",
     "#!lua flags=no-writes\nreturn redis.call('set', 'a', 'b')",
     "#!lua flags=no-writes,bad\nreturn 1", "#!lua foo=bar\nreturn 1",
     "#!luax\nreturn 1", "#!lua", "#! lua\nreturn 1", "#!lua\nreturn x",
