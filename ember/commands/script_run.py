@@ -333,6 +333,7 @@ class _repl_filter:
             inner = list(engine.propagators)
 
             def propagate(db_index, argv):
+                """Pass a write on unless redis.set_repl turned propagation off."""
                 if current.repl:
                     for propagator in inner:
                         propagator(db_index, argv)

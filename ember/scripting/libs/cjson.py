@@ -61,9 +61,11 @@ class Encoder:
         self.out = []
 
     def fail(self, value, reason: str):
+        """json_encode_exception: "Cannot serialise <type>: <reason>"."""
         raise self.ctx.error(f"Cannot serialise {_lua_type(value)}: {reason}")
 
     def number(self, value) -> bytes:
+        """A number as cjson writes it (%.14g; NaN/Inf refused by default)."""
         value = float(value) if type(value) is float else value
         if type(value) is float and (value != value or value in (float("inf"), float("-inf"))):
             if not self.settings.encode_invalid_numbers:
@@ -74,9 +76,11 @@ class Encoder:
         return _number_text(value, self.settings.encode_number_precision)
 
     def string(self, value: bytes) -> bytes:
+        """A quoted, escaped JSON string."""
         return b'"' + _NEEDS_ESCAPE.sub(_escape, value) + b'"'
 
     def value(self, value, depth: int) -> None:
+        """Append any Lua value."""
         out = self.out
         kind = type(value)
         if kind is bytes:
@@ -114,6 +118,7 @@ class Encoder:
         return largest
 
     def table(self, table, depth: int) -> None:
+        """Append a table as an array or an object."""
         if depth > self.settings.encode_max_depth:
             raise self.ctx.error(f"Cannot serialise, excessive nesting ({depth})")
         out = self.out
@@ -158,10 +163,6 @@ def _lua_type(value) -> str:
     return lua51.lua_type(value) or "userdata"
 
 
-class ParseError(Exception):
-    """A decoding error: what was expected, what was found, where (0-based)."""
-
-
 class Decoder:
     """cjson.decode for one call (json_next_token and the parse contexts)."""
 
@@ -175,6 +176,7 @@ class Decoder:
 
     # tokens: (kind, value, index); kind is a T_* name, or "error" with value = its text
     def token(self):
+        """json_next_token: (kind, value, 0-based index)."""
         data, pos = self.data, self.pos
         while pos < len(data) and data[pos] in _WHITESPACE:
             pos += 1
@@ -203,6 +205,7 @@ class Decoder:
         return "error", "invalid token", pos
 
     def invalid_number(self, pos: int) -> bool:
+        """json_is_invalid_number: hex, leading zeros, +, inf/nan."""
         data = self.data
         if data.startswith(b"+", pos):
             return True
@@ -217,6 +220,7 @@ class Decoder:
         return head in (b"inf", b"nan")
 
     def number_token(self, pos: int):
+        """A number token, parsed as strtod would."""
         match = _NUMBER.match(self.data, pos)
         if match is None:
             return "error", "invalid number", pos
@@ -238,6 +242,7 @@ class Decoder:
         return "T_NUMBER", value, pos
 
     def string_token(self, start: int):
+        """A string token, escapes decoded."""
         data = self.data
         pos = start + 1
         out = bytearray()
@@ -293,17 +298,20 @@ class Decoder:
         return chr(code).encode("utf-8", "surrogatepass"), end
 
     def fail(self, expected: str, token):
+        """json_throw_parse_error."""
         kind, value, index = token
         found = value if kind == "error" else kind
         raise self.ctx.error(f"Expected {expected} but found {found} at character {index + 1}")
 
     def descend(self):
+        """One nesting level deeper (decode_max_depth)."""
         self.depth += 1
         if self.depth > self.settings.decode_max_depth:
             raise self.ctx.error(f"Found too many nested data structures ({self.depth}) at "
                                  f"character {self.pos}")
 
     def value(self, token):
+        """json_process_value."""
         kind, value, _ = token
         if kind in ("T_STRING", "T_NUMBER", "T_BOOLEAN"):
             return value
@@ -316,6 +324,7 @@ class Decoder:
         self.fail("value", token)
 
     def object(self):
+        """json_parse_object_context."""
         self.descend()
         table = self.ctx.rt.table()
         token = self.token()
@@ -339,6 +348,7 @@ class Decoder:
             token = self.token()
 
     def array(self):
+        """json_parse_array_context."""
         self.descend()
         table = self.ctx.rt.table()
         token = self.token()
@@ -358,6 +368,7 @@ class Decoder:
             token = self.token()
 
     def decode(self):
+        """The whole document, which must end after one value."""
         result = self.value(self.token())
         token = self.token()
         if token[0] != "T_END":
