@@ -1,4 +1,5 @@
-"""Imports point one way: protocol, storage <- commands <- persistence, replication <- server.
+"""Imports point one way: protocol, storage <- scripting, commands <- persistence, replication
+<- server.
 
 Every module under ember/ is parsed with ``ast`` (not imported), so an import inside a
 function, a relative import or ``importlib.import_module("ember.x")`` counts too.
@@ -14,9 +15,12 @@ EMBER = Path(__file__).resolve().parents[2] / "ember"
 # layer -> module prefixes it must never import
 FORBIDDEN = {
     "protocol": ["ember.commands", "ember.persistence", "ember.replication", "ember.server",
-                 "asyncio", "uvloop"],
+                 "ember.scripting", "asyncio", "uvloop"],
     "storage": ["ember.commands", "ember.persistence", "ember.replication", "ember.server",
-                "asyncio", "uvloop"],
+                "ember.scripting", "asyncio", "uvloop"],
+    # The Lua runtime knows RESP values and errors, never the command table or the network.
+    "scripting": ["ember.commands", "ember.server", "ember.persistence", "ember.replication",
+                  "asyncio", "uvloop"],
     "commands": ["ember.server", "ember.persistence", "ember.replication", "asyncio",
                  "uvloop"],
 }
