@@ -81,8 +81,32 @@ class Database:
 
     # ---- the lookup path -------------------------------------------------------------
 
+    def peek(self, key: bytes):
+        """The live value at ``key`` or None: lazy expiry only, no touch, no counting.
+
+        The base of the lookup path (OBJECT, TYPE-free peeks use it directly).
+        """
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if self.expires and key in self.expires and self.expires[key] < self.time.ms:
+            self.expire_key(key)
+            return None
+        return value
+
+    def lookup_write(self, key: bytes):
+        """:meth:`peek` plus the access-time touch: for a command about to modify the key."""
+        value = self.peek(key)
+        if value is not None and self.touching:
+            self.access[key] = self.time.s
+        return value
+
     def lookup(self, key: bytes):
-        """Return the live value at ``key`` or None, expiring it lazily; counts a hit/miss."""
+        """:meth:`lookup_write` plus the keyspace hit/miss count: for reads.
+
+        Written out rather than calling :meth:`lookup_write`: every typed read (HGET,
+        LRANGE, ZSCORE ...) comes here, and the two saved calls are ~10% of such a read.
+        """
         value = self.data.get(key)
         if value is None:
             self.stats.misses += 1
@@ -94,28 +118,6 @@ class Database:
         self.stats.hits += 1
         if self.touching:
             self.access[key] = self.time.s
-        return value
-
-    def lookup_write(self, key: bytes):
-        """Like :meth:`lookup` for a command about to modify the key: no hit/miss count."""
-        value = self.data.get(key)
-        if value is None:
-            return None
-        if self.expires and key in self.expires and self.expires[key] < self.time.ms:
-            self.expire_key(key)
-            return None
-        if self.touching:
-            self.access[key] = self.time.s
-        return value
-
-    def peek(self, key: bytes):
-        """Return the live value without touching it or counting (OBJECT, TYPE-free peeks)."""
-        value = self.data.get(key)
-        if value is None:
-            return None
-        if self.expires and key in self.expires and self.expires[key] < self.time.ms:
-            self.expire_key(key)
-            return None
         return value
 
     def get_string(self, key: bytes):
