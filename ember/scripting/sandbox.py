@@ -24,7 +24,7 @@ from ember.errors import ReplyError
 from ember.protocol.numbers import format_float
 from ember.scripting import convert
 from ember.scripting.errors import CallRejected, LuaRaise
-from ember.scripting.libs import LIBRARIES, lua_number
+from ember.scripting.libs import LIBRARIES, lua_number, type_name
 from ember.scripting.prelude import PRELUDE
 
 log = logging.getLogger("ember")
@@ -315,7 +315,7 @@ class LuaSandbox:
         value = args[index - 1] if index <= len(args) else None
         number = lua_number(value)
         if number is None:
-            got = "no value" if index > len(args) else _type_name(value)
+            got = "no value" if index > len(args) else type_name(value)
             raise LuaRaise(self._where() + (
                 f"bad argument #{index} to '{func}' (number expected, got {got})").encode())
         return int(number)
@@ -379,15 +379,3 @@ class LuaSandbox:
         except Exception:  # the hook must never break the script engine
             log.exception("script hook failed")
             return None
-
-
-def _type_name(value) -> str:
-    if value is None:
-        return "nil"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, bytes):
-        return "string"
-    return lua51.lua_type(value) or "userdata"

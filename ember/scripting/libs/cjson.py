@@ -13,7 +13,7 @@ import sys
 
 from lupa import lua51
 
-from ember.scripting.libs import check_string
+from ember.scripting.libs import check_string, type_name
 
 _ESCAPES = {i: b"\\u%04x" % i for i in range(32)}
 _ESCAPES.update({8: b"\\b", 9: b"\\t", 10: b"\\n", 12: b"\\f", 13: b"\\r", 34: b'\\"',
@@ -62,7 +62,7 @@ class Encoder:
 
     def fail(self, value, reason: str):
         """json_encode_exception: "Cannot serialise <type>: <reason>"."""
-        raise self.ctx.error(f"Cannot serialise {_lua_type(value)}: {reason}")
+        raise self.ctx.error(f"Cannot serialise {type_name(value)}: {reason}")
 
     def number(self, value) -> bytes:
         """A number as cjson writes it (%.14g; NaN/Inf refused by default)."""
@@ -145,22 +145,10 @@ class Encoder:
             elif (kind is int or kind is float) and kind is not bool:
                 out.append(b'"' + self.number(key) + b'":')
             else:
-                raise self.ctx.error(f"Cannot serialise {_lua_type(key)}: table key must be "
+                raise self.ctx.error(f"Cannot serialise {type_name(key)}: table key must be "
                                      "a number or string")
             self.value(item, depth)
         out.append(b"}")
-
-
-def _lua_type(value) -> str:
-    if value is None:
-        return "nil"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, bytes):
-        return "string"
-    return lua51.lua_type(value) or "userdata"
 
 
 class Decoder:
