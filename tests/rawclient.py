@@ -64,3 +64,28 @@ class RawClient:
 
     def close(self) -> None:
         self.sock.close()
+
+
+class Blocker:
+    """A raw connection that sends a blocking command now and reads its reply later."""
+
+    def __init__(self, port: int, resp: int = 2, db: int = 0):
+        self.conn = RawClient(port)
+        if resp == 3:
+            self.conn.call("HELLO", "3")
+        if db:
+            self.conn.call("SELECT", str(db))
+        self.id = self.conn.call("CLIENT", "ID")
+
+    def send(self, *args) -> "Blocker":
+        self.conn.send(encode_command(*args))
+        return self
+
+    def reply(self):
+        return self.conn.read_value()
+
+    def raw(self) -> bytes:
+        return self.conn.read_raw()
+
+    def close(self) -> None:
+        self.conn.close()

@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from tests.rawclient import RawClient, encode_command
+from tests.rawclient import Blocker, RawClient
 from tests.servers import wait_until
 
 # ---- RESP2 with redis-py --------------------------------------------------------------------
@@ -107,26 +107,6 @@ def test_resp3_exact_shapes(ember_server):
 
 
 # ---- blocking pops with several clients ---------------------------------------------------
-
-
-class Blocker:
-    """A raw connection that sends a blocking command now and reads its reply later."""
-
-    def __init__(self, port: int, resp: int = 2):
-        self.conn = RawClient(port)
-        if resp == 3:
-            self.conn.call("HELLO", "3")
-        self.id = self.conn.call("CLIENT", "ID")
-
-    def send(self, *args) -> "Blocker":
-        self.conn.send(encode_command(*args))
-        return self
-
-    def reply(self):
-        return self.conn.read_value()
-
-    def raw(self) -> bytes:
-        return self.conn.read_raw()
 
 
 @pytest.fixture
