@@ -19,6 +19,8 @@ commands parsed before the error are still returned, and the caller should reply
 error and close the connection, as Redis does.
 """
 
+import re
+
 from ember.protocol.numbers import parse_int
 
 INLINE_MAX = 64 * 1024
@@ -39,6 +41,15 @@ class ProtocolError(Exception):
 def split_inline(line: bytes):
     """Split an inline request as Redis's sdssplitargs does; None if quotes are unbalanced."""
     line = line.split(b"\x00", 1)[0]  # Redis parses a C string: NUL ends the line
+    if not _NEEDS_FULL_SPLIT.search(line):
+        # No quotes, and no \v or \f (which end a token for Python but not for Redis):
+        # bytes.split() then splits exactly where sdssplitargs does, at C speed.
+        return line.split()
+    return split_inline_full(line)
+
+
+def split_inline_full(line: bytes):
+    """sdssplitargs, character by character (quotes, escapes); ``line`` has no NUL."""
     args = []
     i = 0
     n = len(line)
@@ -94,6 +105,8 @@ def split_inline(line: bytes):
             i += 1
         args.append(bytes(current))
 
+
+_NEEDS_FULL_SPLIT = re.compile(rb"[\"'\x0b\x0c]")
 
 _ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
 

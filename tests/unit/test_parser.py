@@ -397,3 +397,17 @@ def test_big_bulk_in_pieces_is_assembled_once():
     assert parser.buffered == size - len(chunk)
     assert parser.feed(chunk + b"\r\n") == [[b"GET", b"z" * size]]
     assert parser.buffered == 0
+
+
+# ---- the C-speed shortcut for plain inline lines ----------------------------------------
+
+from ember.protocol.parser import split_inline_full  # noqa: E402
+
+inline_alphabet = st.sampled_from([b"a", b"b", b" ", b"\t", b"\r", b"\n", b"\x0b", b"\x0c",
+                                   b'"', b"'", b"\\", b"x", b"\xff"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(inline_alphabet, max_size=30).map(b"".join))
+def test_inline_shortcut_splits_exactly_like_sdssplitargs(line):
+    assert split_inline(line) == split_inline_full(line)
