@@ -30,7 +30,7 @@ _ALL = "g$lshzxetd"         # what "A" stands for (not n, not m)
 # Anything not listed is generic ("g").
 _CLASS_OF = {}
 for _cls, _names in (
-    ("$", "set setrange incrby incrbyfloat append setbit"),
+    ("$", "set setrange incrby incrbyfloat append setbit pfadd"),
     ("l", "lpush rpush lpop rpop linsert lset lrem ltrim"),
     ("s", "sadd srem spop sinterstore sunionstore sdiffstore"),
     ("h", "hset hdel hincrby hincrbyfloat hexpire hpersist hexpired"),
@@ -84,7 +84,7 @@ class Notifier:
 
     def on_key_event(self, db, key, event) -> None:
         """Keyspace listener: publish the event if its class is enabled."""
-        if key is None or not self.classes:     # FLUSHDB, FLUSHALL, SWAPDB: no events
+        if key is None or event is None or not self.classes:  # FLUSHDB ...; no event
             return
         if _CLASS_OF.get(event, "g") in self.classes:
             self.notify(db.id, key, event)
