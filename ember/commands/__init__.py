@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "transactions",
     "pubsub", "client_tracking",
     "scripting", "functions",
+    "streams", "streams_read",
     "hyperloglog",
 )
 
