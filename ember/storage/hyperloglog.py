@@ -239,15 +239,15 @@ def sparse_ops(buf):
 def sparse_to_raw(buf) -> bytearray:
     """The registers of a sparse HLL, one byte each; CorruptedHLL if it is malformed.
 
-    As hllSparseToDense / hllMerge: a VAL run past the last register stops the
-    decoding, and the runs must cover exactly 16384 registers.
+    As hllSparseToDense / hllMerge: the runs must cover exactly 16384 registers (a run
+    past the last one is an error at once).
     """
     raw = bytearray(HLL_REGISTERS)
     idx = 0
     for kind, runlen, value in sparse_ops(buf):
+        if idx + runlen > HLL_REGISTERS:
+            raise CorruptedHLL()
         if kind == "v":
-            if idx + runlen > HLL_REGISTERS:
-                break
             raw[idx:idx + runlen] = bytes((value,)) * runlen
         idx += runlen
     if idx != HLL_REGISTERS:

@@ -219,7 +219,9 @@ def test_sparse_opcodes_crafted(compat):
     header = b"HYLL\x01\x00\x00\x00" + b"\x00" * 7 + b"\x80"
     bodies = [b"\x7f\xff", b"\x7f\xfe", b"\x7f\xff\x00", b"\x7f", b"\xff" * 10,
               b"\x7f\xfb\x80\x81\x82\x83", b"\x3f" * 256, b"\x3f" * 255 + b"\x3e\x80",
-              b"\x40\x00" + b"\x7f\xfe", b"", b"\x84" + b"\x7f\xfe", b"\x80\x80\x7f\xfd"]
+              b"\x40\x00" + b"\x7f\xfe", b"", b"\x84" + b"\x7f\xfe", b"\x80\x80\x7f\xfd",
+              b"\x7f\xff\x80", b"\x7f\xff\x00", b"\x7f\xfe\x81", b"\x7f\xff\x7f\xff",
+              b"\x7f\xfd\x41\x00", b"\x7f\xfe\x40"]
     for body in bodies:
         for command in (("PFCOUNT", "c"), ("PFADD", "c", "a", "b", "c", "d"),
                         ("PFCOUNT", "c", "c"), ("PFMERGE", "c", "c"),
