@@ -20,7 +20,7 @@ COMMAND_MODULES = (
     "transactions",
     "pubsub", "client_tracking",
     "scripting", "functions",
-    "streams", "streams_read",
+    "streams", "streams_read", "streams_groups", "streams_info",
     "hyperloglog",
 )
 

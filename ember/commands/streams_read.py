@@ -11,6 +11,13 @@ from ember.commands.blocking import Block, timeout_arg
 from ember.commands.keyspecs import KeySpec
 from ember.commands.registry import command
 from ember.commands.streams import GROUP, entry_reply, get_stream, parse_id
+from ember.commands.streams_groups import (
+    create_consumer,
+    deliver,
+    history,
+    nogroup,
+    set_propagation,
+)
 from ember.errors import NOT_INTEGER, SYNTAX, ReplyError
 from ember.protocol.numbers import parse_int
 from ember.protocol.replies import NULL_ARRAY
@@ -161,3 +168,86 @@ def xread(ctx, argv):
         return type(value) is StreamValue and len(value) > 0 and value.ids[-1] > lowest
 
     raise Block(keys, args.block, kind="stream", ready=ready, argv=new_argv)
+
+
+# ---- XREADGROUP ---------------------------------------------------------------------------
+
+@command("xreadgroup", arity=-7, flags="write blocking movablekeys", group=GROUP,
+         since="5.0.0", getkeys=read_keys,
+         key_specs=(KeySpec("RW insert", keyword=b"STREAMS", startfrom=4, lastkey=-1,
+                            limit=2),),
+         complexity="For each stream mentioned: O(M) with M being the number of elements "
+         "returned. If M is constant (e.g. always asking for the first 10 elements with "
+         "COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD "
+         "will pay the O(N) time in order to serve the N clients blocked on the stream "
+         "getting new data.")
+def xreadgroup(ctx, argv):
+    """Returns new or historical messages from a stream for a consumer in a group.
+    Blocks until a message is available otherwise."""
+    args = parse_read_args(ctx, argv, True)
+    dirty_before = ctx.engine.dirty
+    first = args.streams_arg
+    n = args.nstreams
+    keys = argv[first:first + n]
+    groupname = args.group
+    targets = []
+    for key, arg in zip(keys, argv[first + n:]):
+        stream = get_stream(ctx, key)
+        group = stream.groups.get(groupname) if stream is not None else None
+        if group is None:
+            raise nogroup(key, groupname, " in XREADGROUP with GROUP option")
+        if arg == b"$":
+            raise ReplyError("ERR The $ ID is meaningless in the context of XREADGROUP: "
+                             "you want to read the history of this consumer by specifying "
+                             "a proper ID, or use the > ID to get new messages. The $ ID "
+                             "would just return an empty result set.")
+        if arg == b">":
+            targets.append((key, stream, group, None))
+        else:
+            targets.append((key, stream, group, parse_id(arg, strict=True)))
+    props = []
+    served = []
+    now = ctx.engine.now()
+    for key, stream, group, after in targets:
+        consumer = group.consumers.get(args.consumer)
+        if after is None:
+            if not len(stream) or stream.ids[-1] <= group.last_id:
+                if consumer is None:
+                    consumer = create_consumer(ctx, key, group, args.consumer)
+                    if args.noack:
+                        props.append([b"XGROUP", b"CREATECONSUMER", key, groupname,
+                                      args.consumer])
+                consumer.seen_time = now
+                continue
+        if consumer is None:
+            consumer = create_consumer(ctx, key, group, args.consumer)
+            if args.noack:
+                props.append([b"XGROUP", b"CREATECONSUMER", key, groupname, args.consumer])
+        consumer.seen_time = now
+        if after is None:
+            entries = deliver(ctx, key, groupname, stream, group, consumer, group.last_id,
+                              args.count, args.noack, props)
+        else:
+            entries = history(ctx, stream, group, consumer, after, args.count)
+        ctx.engine.dirty += 1
+        served.append((key, entries))
+    if served:
+        set_propagation(ctx, props, dirty_before)
+        if ctx.resp == 3:
+            return dict(served)
+        return [[key, entries] for key, entries in served]
+    if args.block is None:
+        set_propagation(ctx, props, dirty_before)
+        return NULL_ARRAY
+    set_propagation(ctx, props, dirty_before)
+    if "deny_blocking" in ctx.flags:
+        return NULL_ARRAY
+    ctx.propagate_argv = None
+
+    def ready(value) -> bool:
+        if type(value) is not StreamValue:
+            return True
+        group = value.groups.get(groupname)
+        return group is None or (len(value) > 0 and value.ids[-1] > group.last_id)
+
+    raise Block(keys, args.block, kind="stream", ready=ready, unblock_on_nokey=True)
