@@ -274,6 +274,11 @@ class BlockingRegistry:
             if everywhere or db_key[0] == db.id:
                 self.ready[db_key] = None
 
+    def rerunning(self, client) -> bool:
+        """True while ``client``'s blocked command runs again after a wake-up (XREADGROUP
+        answers a deleted stream with Redis's UNBLOCKED error then)."""
+        return self._rerunning is not None and self._rerunning.client is client
+
     def signal(self, db, key: bytes) -> None:
         """Mark ``key`` ready by hand (for writes that bypass key_modified)."""
         self._key_event(db, key, None if key is None else "signal")

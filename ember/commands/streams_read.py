@@ -191,6 +191,10 @@ def xreadgroup(ctx, argv):
     keys = argv[first:first + n]
     groupname = args.group
     targets = []
+    if ctx.engine.blocking.rerunning(ctx):
+        for key in keys:
+            if type(ctx.db.peek(key)) is not StreamValue:
+                raise ReplyError("UNBLOCKED the stream key no longer exists")
     for key, arg in zip(keys, argv[first + n:]):
         stream = get_stream(ctx, key)
         group = stream.groups.get(groupname) if stream is not None else None

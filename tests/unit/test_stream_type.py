@@ -179,3 +179,66 @@ def test_xread_block_times_out_with_the_null_array(engine, clock):
     engine.tick()
     engine.blocking.expire_due()
     assert waiter.reply is NULL_ARRAY
+
+
+def test_group_commands_propagate_as_redis_7(engine, clock):
+    c = engine.new_client()
+    run(engine, c, "XADD", "s", "1-1", "a", "1")
+    run(engine, c, "XADD", "s", "2-1", "b", "2")
+    run(engine, c, "XGROUP", "CREATE", "s", "g", "0")
+    engine.propagated.clear()
+    run(engine, c, "XREADGROUP", "GROUP", "g", "alice", "COUNT", "1", "STREAMS", "s", ">")
+    claim = [b"XCLAIM", b"s", b"g", b"alice", b"0", b"1-1", b"TIME", b"%d" % NOW,
+             b"RETRYCOUNT", b"1", b"FORCE", b"JUSTID", b"LASTID", b"1-1"]
+    setid = [b"XGROUP", b"SETID", b"s", b"g", b"1-1", b"ENTRIESREAD", b"1"]
+    assert engine.propagated == [[b"MULTI"], claim, setid, [b"EXEC"]]
+    engine.propagated.clear()
+    run(engine, c, "XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", "0")   # history
+    assert engine.propagated == []
+    run(engine, c, "XREADGROUP", "GROUP", "g", "bob", "NOACK", "STREAMS", "s", ">")
+    assert engine.propagated == [
+        [b"MULTI"], [b"XGROUP", b"CREATECONSUMER", b"s", b"g", b"bob"],
+        [b"XGROUP", b"SETID", b"s", b"g", b"2-1", b"ENTRIESREAD", b"2"], [b"EXEC"]]
+    engine.propagated.clear()
+    clock["ms"] += 100
+    engine.tick()
+    assert run(engine, c, "XCLAIM", "s", "g", "carol", "50", "1-1", "JUSTID") == [b"1-1"]
+    assert engine.propagated == [[b"XCLAIM", b"s", b"g", b"carol", b"0", b"1-1", b"TIME",
+                                  b"%d" % (NOW + 100), b"RETRYCOUNT", b"2", b"FORCE",
+                                  b"JUSTID", b"LASTID", b"2-1"]]
+    engine.propagated.clear()
+    assert run(engine, c, "XCLAIM", "s", "g", "dave", "0", "9-9", "LASTID", "3-0") == []
+    assert engine.propagated == [[b"XGROUP", b"SETID", b"s", b"g", b"3-0", b"ENTRIESREAD",
+                                  b"2"]]
+    engine.propagated.clear()
+    run(engine, c, "XACK", "s", "g", "1-1")
+    assert engine.propagated == [[b"XACK", b"s", b"g", b"1-1"]]
+    engine.propagated.clear()
+    run(engine, c, "XACK", "s", "g", "1-1")        # nothing acknowledged: no write
+    run(engine, c, "XCLAIM", "s", "g", "dave", "0", "9-9")
+    assert engine.propagated == []
+    # Idle times come from the engine clock.
+    run(engine, c, "XREADGROUP", "GROUP", "g", "erin", "STREAMS", "s", "0")
+    clock["ms"] += 250
+    engine.tick()
+    assert run(engine, c, "XPENDING", "s", "g", "-", "+", "10") == []
+    run(engine, c, "XADD", "s", "4-1", "c", "3")
+    run(engine, c, "XREADGROUP", "GROUP", "g", "erin", "STREAMS", "s", ">")
+    clock["ms"] += 40
+    engine.tick()
+    assert run(engine, c, "XPENDING", "s", "g", "-", "+", "10") == [[b"4-1", b"erin", 40, 1]]
+    assert run(engine, c, "XPENDING", "s", "g", "IDLE", "41", "-", "+", "10") == []
+
+
+def test_xreadgroup_block_in_an_engine_wakes_on_xadd_and_reports_deletion(engine):
+    reader, writer = engine.new_client(), engine.new_client()
+    run(engine, writer, "XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+    assert run(engine, reader, "XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS",
+               "s", ">") is BLOCKED
+    waiter = reader.blocked
+    run(engine, writer, "XADD", "s", "1-1", "a", "1")
+    assert waiter.reply == [[b"s", [[b"1-1", [b"a", b"1"]]]]]
+    run(engine, reader, "XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">")
+    waiter = reader.blocked
+    run(engine, writer, "DEL", "s")
+    assert waiter.reply.message == "UNBLOCKED the stream key no longer exists"
