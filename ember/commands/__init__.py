@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "transactions",
     "pubsub", "client_tracking",
     "scripting", "functions",
+    "geo",
     "streams", "streams_read", "streams_groups", "streams_info",
     "hyperloglog",
 )
