@@ -268,3 +268,13 @@ def test_pfmerge_event_and_selftest():
     assert ("pfadd", b"d") in h.events
     assert h("PFCOUNT", "d") == 3
     assert h("PFSELFTEST") == "OK"
+
+
+def test_copy_is_independent():
+    """COPY of an HLL (a bytearray) must not share the registers with the original."""
+    h = Harness()
+    h("PFADD", "h", "a")
+    h("COPY", "h", "c")
+    h("PFADD", "c", *[b"x%d" % i for i in range(100)])
+    assert h("PFCOUNT", "h") == 1
+    assert 95 <= h("PFCOUNT", "c") <= 105
