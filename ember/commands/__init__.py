@@ -21,7 +21,7 @@ COMMAND_MODULES = (
     "pubsub", "client_tracking",
     "scripting", "functions",
     "geo",
-    "streams", "streams_read", "streams_groups", "streams_info",
+    "streams", "streams_read", "streams_groups", "streams_claim", "streams_info",
     "hyperloglog",
 )
 

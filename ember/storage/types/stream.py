@@ -190,6 +190,11 @@ class StreamValue:
             self.nodes.append(node)
             self.node_keys.append(sid)
         node.bytes += node.entry_bytes(sid, fields)
+        master = node.fields
+        if len(fields) == 2 and fields[0] == master[0]:
+            fields = (master[0], fields[1])         # share the field name's object
+        elif len(fields) == 2 * len(master) and fields[0::2] == master:
+            fields = tuple(x for pair in zip(master, fields[1::2]) for x in pair)
         node.total += 1
         node.live += 1
         node.last = sid
