@@ -467,7 +467,9 @@ def _reply(ctx, points, conversion: float, opts) -> list:
         if opts.withdist:
             item.append(distance_text(dist / conversion))
         if opts.withhash:
-            item.append(int(score) if score == score and abs(score) < 2 ** 63 else 0)
+            # addReplyLongLong(c, gp->score): C's double -> long long conversion.
+            item.append(int(score) if score == score and abs(score) < 2 ** 63
+                        else -(1 << 63))
         if opts.withcoord:
             item.append([human_reply(ctx, x), human_reply(ctx, y)])
         out.append(item)
