@@ -11,11 +11,17 @@ length with a leading zero, a bulk over proto-max-bulk-len, the pre-AUTH limits)
 handed to the pure parser, which produces Redis's exact behaviour and error texts.
 """
 
+import re
 from itertools import chain
 
 import hiredis
 
 from ember.protocol.parser import DEFAULT_MAX_BULK, RequestParser
+
+# Every element header follows a CRLF, so an element that is not a bulk string (a status,
+# integer, error or RESP3 type, which hiredis would hand back as bytes or a number) shows
+# as CRLF + its type byte. The same bytes inside a payload only cost a fallback.
+_NON_BULK_ELEMENT = re.compile(rb"\r\n[-+:_,#(=%~>|!]")
 
 # Bytes a bulk of length n costs beyond its payload: "$" n "\r\n" ... "\r\n".
 _BULK_OVERHEAD = [len(b"$%d\r\n\r\n" % n) for n in range(65536)]
@@ -45,6 +51,8 @@ class HiredisRequestParser(RequestParser):
 
     def _parse_whole(self, data: bytes):
         """The commands in ``data`` if it is only complete canonical requests, else None."""
+        if _NON_BULK_ELEMENT.search(data):
+            return None
         reader = self._reader
         reader.feed(data)
         gets = reader.gets
@@ -70,9 +78,10 @@ class HiredisRequestParser(RequestParser):
                         + sum(map(_ARRAY_OVERHEAD.__getitem__, counts)))
         except (TypeError, IndexError):
             return None
-        if expected != len(data):
-            return None   # a partial command, or framing Redis would not accept
-        if 0 in counts:   # "*0\r\n" is no command at all, as in Redis
-            commands = [command for command in commands if command]
+        if expected != len(data) or 0 in counts:
+            # A partial command, framing Redis would not accept (every deviation left
+            # is longer than the canonical form), or an empty request ("*0", "*"):
+            # the pure parser decides.
+            return None
         return commands
 

@@ -64,3 +64,15 @@ def test_state_carries_across_feeds_after_a_partial_chunk():
     assert parser.feed(data[:20]) == []
     assert parser.feed(data[20:]) == [[b"SET", b"key", b"value"]] * 3
     assert parser.feed(multibulk([b"GET", b"key"])) == [[b"GET", b"key"]]
+
+
+def test_status_element_cannot_hide_behind_a_longer_one():
+    # Found by Hypothesis: "+OK" (3 bytes shorter than a bulk) next to framing that is
+    # longer than canonical once added up to the right total; Redis rejects the "+".
+    data = (b"*1\r\n$5\r\n\r\n\r\n*\r\n*1\r\n+OK\r\n*1\r\n$0\r\n\r\n"
+            b"*8\r\n$0\r\n\r\n$0\r\n\r\n$1\r\n\x00\r\n$4\r\n\x00\x00\x00\x00\r\n"
+            b"$2\r\n\r\n\r\n$2\r\n\r\n\r\n$4\r\n*1\r\n\r\n$4\r\n*1\r\n\r\n")
+    for cut in range(0, len(data) + 1, 7):
+        chunks = [data[:cut], data[cut:]]
+        assert run(HiredisRequestParser(), chunks) == run(RequestParser(), chunks)
+    assert run(HiredisRequestParser(), [data])[1] == "Protocol error: expected '$', got '+'"
