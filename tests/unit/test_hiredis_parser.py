@@ -67,12 +67,14 @@ def test_state_carries_across_feeds_after_a_partial_chunk():
 
 
 def test_status_element_cannot_hide_behind_a_longer_one():
-    # Found by Hypothesis: "+OK" (3 bytes shorter than a bulk) next to framing that is
-    # longer than canonical once added up to the right total; Redis rejects the "+".
-    data = (b"*1\r\n$5\r\n\r\n\r\n*\r\n*1\r\n+OK\r\n*1\r\n$0\r\n\r\n"
+    # Found by Hypothesis: "+OK" (3 bytes shorter than a bulk) and "*\r\n" in one chunk
+    # with framing longer than canonical, adding up to the right total size.
+    data = (b"*4\r\n$6\r\n\x00\x00\x00\x00\x00\x00\r\n$6\r\n\x00\x00\x00\x00\x00\x00\r\n"
+            b"$7\r\n\x00\x00\x00\x00\x00\x00\x00\r\n$5\r\n\r\n\r\n*\r\n*1\r\n+OK\r\n"
             b"*8\r\n$0\r\n\r\n$0\r\n\r\n$1\r\n\x00\r\n$4\r\n\x00\x00\x00\x00\r\n"
-            b"$2\r\n\r\n\r\n$2\r\n\r\n\r\n$4\r\n*1\r\n\r\n$4\r\n*1\r\n\r\n")
-    for cut in range(0, len(data) + 1, 7):
+            b"$2\r\n\r\n\r\n$2\r\n\r\n\r\n$4\r\n*1\r\n\r\n$4\r\n*1\r\n\r\n"
+            b"*1\r\n$0\r\n\r\n*1\r\n$0\r\n\r\n*1\r\n$0\r\n\r\n*1\r\n$0\r\n\r\n"
+            b"*1\r\n$03\r\nabc\r\n*1\r\n$3\r\nabcXY")
+    for cut in range(len(data) + 1):
         chunks = [data[:cut], data[cut:]]
-        assert run(HiredisRequestParser(), chunks) == run(RequestParser(), chunks)
-    assert run(HiredisRequestParser(), [data])[1] == "Protocol error: expected '$', got '+'"
+        assert run(HiredisRequestParser(), chunks) == run(RequestParser(), chunks), cut
