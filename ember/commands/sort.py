@@ -20,6 +20,7 @@ from ember.commands.hash_ttl import live_value
 from ember.commands.keyspecs import KeySpec
 from ember.commands.registry import command
 from ember.errors import SYNTAX, WRONGTYPE, ReplyError
+from ember.storage.pqsort import pqsort
 from ember.storage.types.hash import HashValue
 from ember.storage.types.list import ListValue
 
@@ -270,104 +271,6 @@ def _sorted_alpha_by(ctx, items: list, opts, start: int, end: int) -> list:
 
     pqsort(keyed, compare, start, end)
     return [element for _, element in keyed]
-
-
-def pqsort(v: list, cmp, lrange: int, rrange: int) -> None:
-    """Redis's pqsort (NetBSD's qsort, Bentley & McIlroy, cut to the partitions that
-    overlap positions ``lrange``..``rrange``), in place, with ``cmp(x, y)`` -> <0, 0, >0.
-    Not stable: which of several equal elements lands in the window is decided exactly
-    as Redis decides it."""
-    _pqsort(v, 0, len(v), cmp, lrange, rrange)
-
-
-def _med3(v, a, b, c, cmp):
-    if cmp(v[a], v[b]) < 0:
-        return b if cmp(v[b], v[c]) < 0 else (c if cmp(v[a], v[c]) < 0 else a)
-    return b if cmp(v[b], v[c]) > 0 else (a if cmp(v[a], v[c]) < 0 else c)
-
-
-def _insertion(v, a, n, cmp) -> None:
-    for m in range(a + 1, a + n):
-        pl = m
-        while pl > a and cmp(v[pl - 1], v[pl]) > 0:
-            v[pl - 1], v[pl] = v[pl], v[pl - 1]
-            pl -= 1
-
-
-def _vecswap(v, a, b, n) -> None:
-    for i in range(n):
-        v[a + i], v[b + i] = v[b + i], v[a + i]
-
-
-def _outside(lo, hi, first, last) -> bool:
-    return (lo < first and hi < first) or (lo > last and hi > last)
-
-
-def _pqsort(v, a, n, cmp, lo, hi) -> None:
-    # Redis recurses into the left partition and loops on the right one; the partitions
-    # are disjoint, so an explicit stack gives the same result without deep recursion.
-    pending = [(a, n)]
-    while pending:
-        a, n = pending.pop()
-        while True:
-            if n < 7:
-                _insertion(v, a, n, cmp)
-                break
-            swapped = False
-            pm = a + n // 2
-            if n > 7:
-                pl, pn = a, a + n - 1
-                if n > 40:
-                    d = n // 8
-                    pl = _med3(v, pl, pl + d, pl + 2 * d, cmp)
-                    pm = _med3(v, pm - d, pm, pm + d, cmp)
-                    pn = _med3(v, pn - 2 * d, pn - d, pn, cmp)
-                pm = _med3(v, pl, pm, pn, cmp)
-            v[a], v[pm] = v[pm], v[a]
-            pa = pb = a + 1
-            pc = pd = a + n - 1
-            while True:
-                while pb <= pc:
-                    result = cmp(v[pb], v[a])
-                    if result > 0:
-                        break
-                    if result == 0:
-                        swapped = True
-                        v[pa], v[pb] = v[pb], v[pa]
-                        pa += 1
-                    pb += 1
-                while pb <= pc:
-                    result = cmp(v[pc], v[a])
-                    if result < 0:
-                        break
-                    if result == 0:
-                        swapped = True
-                        v[pc], v[pd] = v[pd], v[pc]
-                        pd -= 1
-                    pc -= 1
-                if pb > pc:
-                    break
-                v[pb], v[pc] = v[pc], v[pb]
-                swapped = True
-                pb += 1
-                pc -= 1
-            if not swapped:
-                _insertion(v, a, n, cmp)
-                break
-            pn = a + n
-            r = min(pa - a, pb - pa)
-            _vecswap(v, a, pb - r, r)
-            r = min(pd - pc, pn - pd - 1)
-            _vecswap(v, pb, pn - r, r)
-            r = pb - pa
-            if r > 1 and not _outside(lo, hi, a, a + r - 1):
-                pending.append((a, r))
-            r = pd - pc
-            if r <= 1:
-                break
-            a, n = pn - r, r
-            if _outside(lo, hi, a, a + r - 1):
-                break
 
 
 def sort_generic(ctx, argv: list, readonly: bool):

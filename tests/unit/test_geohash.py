@@ -6,8 +6,9 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ember.commands.geo import distance_text, human_text, pqsort
+from ember.commands.geo import distance_text, human_text
 from ember.storage import geohash
+from ember.storage.pqsort import pqsort
 
 # (longitude, latitude, score, GEOPOS longitude, GEOPOS latitude, GEOHASH) from
 # redis-server 7.0.15 (GEOADD / ZSCORE / GEOPOS / GEOHASH).
