@@ -30,7 +30,7 @@ KEYS = [
     ("SET", "k1", "v"), ("DEL", "k1", "nosuch"), ("SET", "k2", "v"), ("UNLINK", "k2"),
     ("SET", "r1", "v"), ("RENAME", "r1", "r2"), ("SET", "r3", "v"), ("RENAMENX", "r2", "r3"),
     ("RENAME", "r2", "r3"), ("COPY", "r3", "c1"), ("COPY", "r3", "c1", "REPLACE"),
-    ("MOVE", "c1", "1"), ("EXPIRE", "r3", "100"), ("PEXPIRE", "r3", "100000", "GT"),
+    ("MOVE", "c1", "1"), ("EXPIRE", "r3", "100"), ("PEXPIRE", "r3", "200000", "GT"),
     ("EXPIREAT", "r3", "4000000000"), ("PERSIST", "r3"), ("PERSIST", "r3"),
     ("EXPIRE", "r3", "-1"), ("SET", "t", "v"), ("PEXPIREAT", "t", "1"),
     ("RPUSH", "srt", "3", "1", "2"), ("SORT", "srt", "STORE", "sorted"),
