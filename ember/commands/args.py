@@ -1,6 +1,6 @@
 """Argument parsing helpers that raise Redis's exact error replies."""
 
-from ember.errors import NOT_FLOAT, NOT_INTEGER, SYNTAX, ReplyError
+from ember.errors import NOT_FLOAT, NOT_INTEGER, ReplyError
 from ember.protocol.numbers import parse_float, parse_int
 
 
@@ -18,16 +18,6 @@ def float_arg(data: bytes, error: str = NOT_FLOAT) -> float:
     if value is None:
         raise ReplyError(error)
     return value
-
-
-def lower(data: bytes) -> bytes:
-    """ASCII-lowercase an option keyword for comparison."""
-    return data.lower()
-
-
-def syntax_error() -> ReplyError:
-    """``ERR syntax error``."""
-    return ReplyError(SYNTAX)
 
 
 def text(data: bytes) -> str:

@@ -90,11 +90,6 @@ class CommandSpec:
         self.nsec = value * 1000
 
     @property
-    def display_name(self) -> str:
-        """Name as COMMAND shows it: "config|get" for subcommands."""
-        return self.name
-
-    @property
     def acl_categories(self) -> list:
         """Redis-style ACL categories (@write, @read, @string, @fast/@slow, ...)."""
         cats = []

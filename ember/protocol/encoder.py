@@ -142,5 +142,4 @@ def encode(value, resp3: bool = False) -> bytes:
 
 ENCODERS_RESP2 = _ENC2
 ENCODERS_RESP3 = _ENC3
-NULL_ARRAY_RESP2 = b"*-1\r\n"
 __all__ = ["encode", "error_bytes", "ENCODERS_RESP2", "ENCODERS_RESP3", "NULL_ARRAY"]

@@ -91,17 +91,3 @@ def _fpconv_layout(text: str) -> str:
     head = digits[0] + ("." + digits[1:] if n > 1 else "")
     return "%s%se%s%d" % (sign, head, "-" if k + n - 1 < 0 else "+", exp)
 
-
-def format_long_double(value: float) -> bytes:
-    """Format like Redis's humanfriendly long double (%.17Lf, trailing zeros cut).
-
-    Used by INCRBYFLOAT and HINCRBYFLOAT.
-    """
-    if math.isinf(value):
-        return b"inf" if value > 0 else b"-inf"
-    text = "%.17f" % value
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    if text == "-0":
-        text = "0"
-    return text.encode()

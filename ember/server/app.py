@@ -273,7 +273,3 @@ def _is_loopback(peer) -> bool:
     except ValueError:
         return False
 
-
-def pid() -> int:
-    """This process's id (for INFO and the banner)."""
-    return os.getpid()
