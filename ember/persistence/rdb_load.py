@@ -1,0 +1,123 @@
+"""Reading a whole RDB file: header, opcodes, AUX fields, databases, EOF and CRC-64."""
+
+from ember.persistence import rdb_format as F
+from ember.persistence.rdb_read import DEFAULT_LIMITS, is_object_type, load_object
+from ember.persistence.reader import RdbError, Reader
+
+
+def read_header(reader: Reader) -> int:
+    """Check the ``REDIS`` magic and return the format version (1..12)."""
+    magic = reader.read(9)
+    if magic[:5] != b"REDIS":
+        raise RdbError("Wrong signature trying to load DB from file", 0)
+    digits = magic[5:]
+    if not digits.isdigit():
+        raise RdbError("Wrong signature trying to load DB from file", 5)
+    version = int(digits)
+    if version < 1 or version > F.MAX_VERSION:
+        raise RdbError("Can't handle RDB format version %d" % version, 5)
+    return version
+
+
+def load_into(reader: Reader, dbs, now_ms=None, limits=None, functions=None,
+              stats=None) -> dict:
+    """Load every key of the file behind ``reader`` into ``dbs``; return the AUX fields
+    (str -> bytes). ``functions``, a list, receives each function library's code;
+    ``stats``, a dict, receives counts (keys loaded, expired keys skipped)."""
+    limits = limits or DEFAULT_LIMITS
+    version = read_header(reader)
+    aux = {}
+    db = dbs[0] if dbs else None
+    data = db.data if db is not None else None
+    expire = None
+    idle = None
+    loaded = skipped = 0
+    string = reader.string
+    byte = reader.byte
+    while True:
+        op_at = reader.offset
+        t = byte()
+        if t == 0:
+            key = string()
+            value = string()
+        elif t >= 244:
+            if t == F.OPCODE_EXPIRETIME_MS:
+                expire = reader.i64le()
+            elif t == F.OPCODE_EXPIRETIME:
+                expire = int.from_bytes(reader.read(4), "little", signed=True) * 1000
+            elif t == F.OPCODE_SELECTDB:
+                index = reader.length()
+                if index >= len(dbs):
+                    raise RdbError("FATAL: Data file was created with a Redis server "
+                                   "configured to handle more than %d databases"
+                                   % len(dbs), op_at)
+                db = dbs[index]
+                data = db.data
+            elif t == F.OPCODE_RESIZEDB:
+                reader.length()
+                reader.length()
+            elif t == F.OPCODE_AUX:
+                name = string()
+                aux[name.decode("latin-1")] = string()
+            elif t == F.OPCODE_IDLE:
+                idle = reader.length()
+            elif t == F.OPCODE_FREQ:
+                byte()
+            elif t == F.OPCODE_FUNCTION2:
+                code = string()
+                if functions is not None:
+                    functions.append(code)
+            elif t == F.OPCODE_SLOT_INFO:
+                reader.length()
+                reader.length()
+                reader.length()
+            elif t == F.OPCODE_EOF:
+                break
+            elif t == F.OPCODE_FUNCTION_PRE_GA:
+                raise RdbError("Pre-release function format not supported", op_at)
+            elif t == F.OPCODE_MODULE_AUX:
+                raise RdbError("The RDB file contains AUX module data (RDB_OPCODE_MODULE_AUX)"
+                               " that ember cannot load: it has no modules", op_at)
+            else:
+                raise RdbError("Unknown RDB opcode %d" % t, op_at)
+            continue
+        elif is_object_type(t):
+            key = string()
+            value = load_object(reader, t, limits, now_ms or 0)
+        else:
+            raise RdbError("Unknown RDB value type %d" % t, op_at)
+        if data is None:
+            raise RdbError("A key before any database was selected", op_at)
+        if key in data:
+            raise RdbError("Duplicate key '%s' found in RDB file"
+                           % key.decode("utf-8", "replace"), op_at)
+        if value is None:               # an empty collection: Redis skips it too
+            expire = idle = None
+            continue
+        if expire is not None:
+            if now_ms is not None and expire < now_ms:
+                skipped += 1
+                expire = idle = None
+                continue
+            data[key] = value
+            db.expires[key] = expire
+            db.index.add(expire, key)
+            expire = None
+        else:
+            data[key] = value
+        if idle is not None:
+            db.access[key] = max(0, (now_ms or 0) // 1000 - idle)
+            idle = None
+        loaded += 1
+    if version >= 5:
+        expected = reader.crc_now()
+        at = reader.offset
+        checksum = reader.u64le()
+        if checksum and checksum != expected:
+            raise RdbError("Wrong RDB checksum expected: (%016x) got: (%016x)"
+                           % (checksum, expected), at)
+    if stats is not None:
+        stats["keys"] = loaded
+        stats["expired_skipped"] = skipped
+        stats["version"] = version
+    return aux
