@@ -17,7 +17,7 @@ from ember.commands import load_all, notifications
 from ember.commands.engine import Engine
 from ember.commands.runtime import active_expire_allowed
 from ember.protocol.parser import RequestParser
-from ember.server import blocking, script_busy
+from ember.server import blocking, persistence_wiring, script_busy
 from ember.storage.expiry import expire_cycle
 
 log = logging.getLogger("ember")
@@ -73,6 +73,9 @@ class Server:
         self.parser_class = choose_parser(os.environ.get("EMBER_PARSER", "pure"))
         self._fast_expire_pending = False
         self.shutdown_hooks = []
+        # RDB/AOF (server/persistence_wiring.py): sets aof_flush while the AOF is on.
+        self.aof_flush = None
+        persistence_wiring.install(self)
 
     # ---- start and stop ----------------------------------------------------------------
 
@@ -165,6 +168,8 @@ class Server:
         self._to_flush.append(conn)
 
     def _flush_all(self) -> None:
+        if self.aof_flush is not None:  # the AOF is written before any reply leaves
+            self.aof_flush()
         connections, self._to_flush = self._to_flush, []
         for conn in connections:
             if not conn.closing:

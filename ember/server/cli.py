@@ -190,6 +190,8 @@ async def _serve(config: Config) -> int:
         log.warning("%s", exc)
         log.warning("Failed listening on port %d (tcp), aborting.", config.port)
         return 1
+    if not await server.persistence.load_at_startup():     # RDB or AOF; -LOADING meanwhile
+        return 1
     pidfile = config.pidfile
     if pidfile and not write_pidfile(pidfile):
         pidfile = ""

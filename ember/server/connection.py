@@ -227,6 +227,9 @@ class Connection(asyncio.Protocol):
         outbuf = self.outbuf
         if not outbuf or self.transport is None:
             return
+        aof_flush = self.server.aof_flush
+        if aof_flush is not None:   # acknowledged writes reach the AOF first
+            aof_flush()
         transport = self.transport
         transport.write(outbuf[0] if len(outbuf) == 1 else b"".join(outbuf))
         outbuf.clear()

@@ -1,0 +1,214 @@
+"""Loading the dataset: the RDB file, or the multi-part AOF, into an engine.
+
+Plain functions with no event loop: the server layer runs them (in a worker thread at
+start-up, so that clients get -LOADING meanwhile) and decides what a failure means
+(start-up: the message is logged and the process exits with 1). Nothing is ever loaded
+half silently: any error raises :class:`LoadError` with Redis's wording.
+
+AOF commands are replayed through the engine's dispatcher (``Engine.execute``) with a
+fake client, as DESIGN.md says: the same code path as a client's command.
+"""
+
+import logging
+import os
+
+from ember.commands.context import Client
+from ember.persistence import aof_load
+from ember.persistence.aof_manifest import ManifestError, manifest_name, parse_manifest
+from ember.persistence.rdb import RdbError, load_rdb
+from ember.persistence.rdb_load import load_into
+from ember.persistence.reader import Reader
+from ember.storage.keyspace import Database
+
+log = logging.getLogger("ember")
+
+AOF_CLIENT_ID = 2 ** 64 - 1     # Redis's CLIENT_ID_AOF
+
+
+class LoadError(Exception):
+    """The dataset cannot be loaded; ``lines`` are the log lines explaining why."""
+
+    def __init__(self, *lines: str):
+        super().__init__(lines[-1])
+        self.lines = lines
+
+
+def fresh_dbs(engine) -> list:
+    """Empty databases wired like the engine's (to load into, then swap in)."""
+    return [Database(i, engine.now, engine.keyspace_stats, engine._on_expire, engine.time)
+            for i in range(len(engine.dbs))]
+
+
+def install_dbs(engine, dbs: list) -> None:
+    """Make ``dbs``' contents the engine's (clients keep their Database objects)."""
+    for mine, loaded in zip(engine.dbs, dbs):
+        mine.swap_contents(loaded)
+
+
+class LoadStats:
+    """What INFO persistence reports about the last load."""
+
+    def __init__(self):
+        self.keys_loaded = 0
+        self.keys_expired = 0
+
+
+# ---- RDB -----------------------------------------------------------------------------
+
+
+def load_rdb_file(engine, path: str, dbs: list, stats: LoadStats = None) -> dict:
+    """Load the RDB at ``path`` into ``dbs`` (empty); return its AUX fields.
+
+    Keys already expired are skipped, function libraries are loaded into the engine.
+    Raises LoadError on a truncated/corrupt file.
+    """
+    functions = []
+    counts = {}
+    try:
+        with open(path, "rb") as handle:
+            aux = load_rdb(handle.read, dbs, now_ms=engine.now(), limits=engine.config,
+                           functions=functions, stats=counts)
+    except RdbError as exc:
+        raise LoadError(
+            "Short read or OOM loading DB. Unrecoverable error, aborting now."
+            if "EOF" in exc.message or "end of" in exc.message else
+            "Internal error in RDB reading offset %d, function at rdb.c:0 -> %s"
+            % (exc.offset, exc.message),
+            "Fatal error loading the DB (%s): %s at offset %d. Exiting." % (
+                path, exc.message, exc.offset)) from None
+    except OSError as exc:
+        raise LoadError("Fatal error loading the DB: %s. Exiting." % exc.strerror) from None
+    _note(stats, counts)
+    load_functions(engine, functions)
+    return aux
+
+
+def _note(stats, counts: dict) -> None:
+    if stats is not None:
+        stats.keys_loaded += counts.get("keys", 0)
+        stats.keys_expired += counts.get("expired_skipped", 0)
+
+
+def load_functions(engine, codes: list) -> None:
+    """Load function libraries found in an RDB (FUNCTION LOAD REPLACE)."""
+    if not codes:
+        return
+    client = aof_client(engine)
+    for code in codes:
+        reply = engine.execute(client, [b"FUNCTION", b"LOAD", b"REPLACE", code])
+        if isinstance(reply, Exception):
+            log.warning("Failed loading a function library: %s", reply)
+
+
+# ---- AOF -----------------------------------------------------------------------------
+
+
+def aof_client(engine) -> Client:
+    """The fake client that replays AOF commands (authenticated, not in CLIENT LIST)."""
+    client = Client(engine, AOF_CLIENT_ID)
+    client.authenticated = True
+    return client
+
+
+def read_manifest(directory: str, filename: str):
+    """The manifest in ``directory``, or None when there is no AOF yet."""
+    path = os.path.join(directory, manifest_name(filename))
+    if not os.path.isdir(directory) or not os.path.exists(path):
+        return None
+    try:
+        with open(path, "rb") as handle:
+            return parse_manifest(handle.read())
+    except ManifestError as exc:
+        lines = ["*** FATAL AOF MANIFEST FILE ERROR ***"]
+        if exc.line is not None:
+            lines += ["Reading the manifest file, at line %d" % exc.linenum,
+                      ">>> '%s'" % exc.line]
+        raise LoadError(*lines, exc.message) from None
+    except OSError as exc:
+        raise LoadError("Fatal error: can't open the AOF manifest file %s for reading: %s"
+                        % (path, exc.strerror)) from None
+
+
+def load_aof(engine, directory: str, manifest, truncated_ok: bool,
+             stats: LoadStats = None) -> int:
+    """Load every file of the manifest (BASE, then INCRs) into the engine; return the
+    number of commands replayed. A torn tail of the last file is cut off when
+    ``truncated_ok`` (aof-load-truncated), otherwise, and anywhere else, LoadError."""
+    files = manifest.files()
+    client = aof_client(engine)
+    execute = engine.execute
+
+    def run(argv):
+        execute(client, argv)
+
+    def progress(_offset):
+        engine.tick()
+    total = 0
+    for number, info in enumerate(files):
+        last = number == len(files) - 1
+        path = os.path.join(directory, info.name)
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except FileNotFoundError:
+            if info.type == "i" or not last:
+                raise LoadError("The AOF file %s doesn't exist" % info.name) from None
+            continue
+        except OSError as exc:
+            raise LoadError("Fatal error: can't open the append log file %s for reading: %s"
+                            % (info.name, exc.strerror)) from None
+        if not data:
+            continue
+        kind = "base" if info.type == "b" else "incr"
+        pos = 0
+        if aof_load.has_rdb_preamble(data):
+            pos = _load_preamble(engine, data, info.name, stats)
+        engine.tick()
+        try:
+            total += aof_load.replay(data, run, pos, progress)
+        except aof_load.AofFormatError:
+            raise LoadError("Bad file format reading the append only file %s: make a backup "
+                            "of your AOF file, then use ./redis-check-aof --fix <filename."
+                            "manifest>" % info.name) from None
+        except aof_load.AofUnknownCommand as exc:
+            raise LoadError("Unknown command '%s' reading the append only file %s"
+                            % (exc.name.decode("utf-8", "replace"), info.name)) from None
+        except aof_load.AofTruncated as exc:
+            _truncated(path, info.name, exc, last, truncated_ok)
+        log.info("DB loaded from %s aof file %s", kind, info.name)
+    return total
+
+
+def _load_preamble(engine, data: bytes, name: str, stats) -> int:
+    reader = Reader(data=data, track_crc=True)
+    functions = []
+    counts = {}
+    try:
+        load_into(reader, engine.dbs, engine.now(), engine.config, functions, counts)
+    except RdbError as exc:
+        raise LoadError("Error reading the RDB base file %s, AOF loading aborted (%s at "
+                        "offset %d)" % (name, exc.message, exc.offset)) from None
+    _note(stats, counts)
+    load_functions(engine, functions)
+    return reader.offset
+
+
+def _truncated(path: str, name: str, exc, last: bool, truncated_ok: bool) -> None:
+    if exc.in_multi:
+        log.warning("Revert incomplete MULTI/EXEC transaction in AOF file %s", name)
+    if not last:
+        raise LoadError("Fatal error: the truncated file is not the last file")
+    if not truncated_ok:
+        raise LoadError(
+            "Unexpected end of file reading the append only file %s. You can: 1) Make a "
+            "backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. "
+            "2) Alternatively you can set the 'aof-load-truncated' configuration option to "
+            "yes and restart the server." % name)
+    log.warning("!!! Warning: short read while loading the AOF file %s!!!", name)
+    log.warning("!!! Truncating the AOF %s at offset %d !!!", name, exc.valid_up_to)
+    try:
+        os.truncate(path, exc.valid_up_to)
+    except OSError as error:
+        raise LoadError("Error truncating the AOF file %s: %s" % (name, error.strerror)) \
+            from None
+    log.warning("AOF %s loaded anyway because aof-load-truncated is enabled", name)
