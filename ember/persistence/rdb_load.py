@@ -3,6 +3,7 @@
 from ember.persistence import rdb_format as F
 from ember.persistence.rdb_read import DEFAULT_LIMITS, is_object_type, load_object
 from ember.persistence.reader import RdbError, Reader
+from ember.storage.types.hash import HashValue
 
 
 def read_header(reader: Reader) -> int:
@@ -23,7 +24,9 @@ def load_into(reader: Reader, dbs, now_ms=None, limits=None, functions=None,
               stats=None) -> dict:
     """Load every key of the file behind ``reader`` into ``dbs``; return the AUX fields
     (str -> bytes). ``functions``, a list, receives each function library's code;
-    ``stats``, a dict, receives counts (keys loaded, expired keys skipped)."""
+    ``stats``, a dict, receives counts (keys loaded, expired keys skipped) and
+    ``hash_ttl_keys``: (db index, key) of hashes with field deadlines, which the server
+    must hand to active expiry (``ember.commands.hash_ttl.track_hash``)."""
     limits = limits or DEFAULT_LIMITS
     version = read_header(reader)
     aux = {}
@@ -32,6 +35,7 @@ def load_into(reader: Reader, dbs, now_ms=None, limits=None, functions=None,
     expire = None
     idle = None
     loaded = skipped = 0
+    hash_ttl_keys = [] if stats is not None else None
     string = reader.string
     byte = reader.byte
     while True:
@@ -105,6 +109,8 @@ def load_into(reader: Reader, dbs, now_ms=None, limits=None, functions=None,
             expire = None
         else:
             data[key] = value
+        if type(value) is HashValue and value.ttls and hash_ttl_keys is not None:
+            hash_ttl_keys.append((db.id, key))
         if idle is not None:
             db.access[key] = max(0, (now_ms or 0) // 1000 - idle)
             idle = None
@@ -120,4 +126,5 @@ def load_into(reader: Reader, dbs, now_ms=None, limits=None, functions=None,
         stats["keys"] = loaded
         stats["expired_skipped"] = skipped
         stats["version"] = version
+        stats["hash_ttl_keys"] = hash_ttl_keys
     return aux

@@ -149,12 +149,12 @@ def load_object(reader: Reader, rdb_type: int, limits=DEFAULT_LIMITS, now_ms: in
         for _ in range(reader.length()):
             container = reader.length()
             if container == 1:                  # QUICKLIST_NODE_CONTAINER_PLAIN
-                items.append(reader.string())
+                item = reader.string()
+                if not item:
+                    raise RdbError("Empty plain quicklist node", start)
+                items.append(item)
             elif container == 2:                # QUICKLIST_NODE_CONTAINER_PACKED
-                node = _blob(reader, E.listpack_entries)
-                if not node:
-                    raise RdbError("Empty listpack in a quicklist node", start)
-                items += node
+                items += _blob(reader, E.listpack_entries)   # empty nodes: skipped
             else:
                 raise RdbError("Quicklist integrity check failed: bad container", start)
         return _make_list(items, limits) if items else None

@@ -12,6 +12,7 @@ import time
 
 from ember.persistence import rdb_format as F
 from ember.persistence.crc64 import crc64
+from ember.persistence.hash_ttl_codec import encode_hash_metadata
 from ember.persistence.lzf import compress as lzf_compress
 from ember.storage.types.hash import HashValue
 from ember.storage.types.list import ListValue
@@ -107,8 +108,12 @@ def encode_value(value, compress: bool = False, now_ms: int = 0) -> tuple:
             parts.append(_pack_double(score))
         return F.TYPE_ZSET_2, b"".join(parts)
     if t is HashValue:
-        items = value.live_items(now_ms) if value.ttls else value.fields.items()
-        items = list(items)
+        if value.ttls:
+            if value.next_deadline() is not None:
+                return F.TYPE_HASH_METADATA, encode_hash_metadata(value, now_ms, enc)
+            items = value.live_items(now_ms)
+        else:
+            items = value.fields.items()
         parts = [_encode_length(len(items))]
         for field, val in items:
             parts.append(enc(field, compress))

@@ -1,0 +1,175 @@
+"""Compact encodings that redis-server 7.0 does not write here (older Redis: zipmap,
+ziplist, quicklist v1; Redis 7.2: set listpack, stream v3; Redis 7.4: hashes with field
+TTLs), built by hand following Redis's source, and hostile variants of them."""
+
+import struct
+
+import pytest
+
+from ember.persistence import rdb_format as F
+from ember.persistence.crc64 import crc64
+from ember.persistence.encodings import (
+    BlobError,
+    intset_members,
+    listpack_encode,
+    listpack_entries,
+    ziplist_entries,
+    zipmap_pairs,
+)
+from ember.persistence.rdb import RdbError, dump_payload, restore_payload
+from ember.persistence.rdb_write import encode_string
+from tests.compat.test_rdb_interop import ember_view
+
+
+def payload(rdb_type: int, body: bytes, version: int = 12) -> bytes:
+    data = bytes((rdb_type,)) + body + version.to_bytes(2, "little")
+    return data + crc64(data).to_bytes(8, "little")
+
+
+# ---- hand-made blobs --------------------------------------------------------------------
+
+def ziplist(values) -> bytes:
+    """A ziplist (ziplist.c): prevlen, encoding, data per entry."""
+    body = b""
+    prev = 0
+    for v in values:
+        entry = b"\xfe" + prev.to_bytes(4, "little") if prev >= 254 else bytes((prev,))
+        if isinstance(v, int):
+            if 0 <= v <= 12:
+                entry += bytes((0xF1 + v,))
+            elif -128 <= v <= 127:
+                entry += b"\xfe" + v.to_bytes(1, "little", signed=True)
+            elif -32768 <= v <= 32767:
+                entry += b"\xc0" + v.to_bytes(2, "little", signed=True)
+            elif -(1 << 23) <= v < (1 << 23):
+                entry += b"\xf0" + v.to_bytes(3, "little", signed=True)
+            elif -(1 << 31) <= v < (1 << 31):
+                entry += b"\xd0" + v.to_bytes(4, "little", signed=True)
+            else:
+                entry += b"\xe0" + v.to_bytes(8, "little", signed=True)
+        elif len(v) < 64:
+            entry += bytes((len(v),)) + v
+        elif len(v) < 16384:
+            entry += bytes((0x40 | (len(v) >> 8), len(v) & 0xFF)) + v
+        else:
+            entry += b"\x80" + len(v).to_bytes(4, "big") + v
+        prev = len(entry)
+        body += entry
+    total = 10 + len(body) + 1
+    return (total.to_bytes(4, "little") + (total - 1 - prev).to_bytes(4, "little")
+            + len(values).to_bytes(2, "little") + body + b"\xff")
+
+
+def zipmap(pairs) -> bytes:
+    body = bytes((len(pairs),))
+    for field, value in pairs:
+        body += bytes((len(field),)) + field + bytes((len(value),)) + b"\x00" + value
+    return body + b"\xff"
+
+
+def intset(values, width: int = 8) -> bytes:
+    fmt = {2: "<h", 4: "<i", 8: "<q"}[width]
+    return (width.to_bytes(4, "little") + len(values).to_bytes(4, "little")
+            + b"".join(struct.pack(fmt, v) for v in sorted(values)))
+
+
+def test_ziplist_every_entry_encoding():
+    values = [0, 12, 13, -128, 1000, -70000, 1 << 30, -(1 << 40), b"", b"abc", b"x" * 300,
+              b"y" * 20000]
+    blob = ziplist(values)
+    expected = [v if isinstance(v, bytes) else b"%d" % v for v in values]
+    assert ziplist_entries(blob) == expected
+
+
+def test_listpack_round_trip_and_intset():
+    values = [0, 127, 128, -4096, 4095, -40000, 1 << 22, -(1 << 31), 1 << 62, b"s", b"m" * 100,
+              b"l" * 5000]
+    assert listpack_entries(listpack_encode(values), ints=True) == values
+    assert intset_members(intset([3, -2, 1 << 40])) == [b"-2", b"3", b"1099511627776"]
+    assert intset_members(intset([5, 6], width=2)) == [b"5", b"6"]
+
+
+@pytest.mark.parametrize("rdb_type,blob,view", [
+    (F.TYPE_HASH_ZIPMAP, zipmap([(b"f", b"v"), (b"g", b"")]), ("hash", {b"f": b"v", b"g": b""})),
+    (F.TYPE_LIST_ZIPLIST, ziplist([b"a", 7, b"b"]), ("list", [b"a", b"7", b"b"])),
+    (F.TYPE_SET_INTSET, intset([1, 2, 3], 2), ("set", {b"1", b"2", b"3"})),
+    (F.TYPE_ZSET_ZIPLIST, ziplist([b"a", b"1.5", b"b", 2]), ("zset", {b"a": 1.5, b"b": 2.0})),
+    (F.TYPE_HASH_ZIPLIST, ziplist([b"f", 1, b"g", b"x"]), ("hash", {b"f": b"1", b"g": b"x"})),
+    (F.TYPE_SET_LISTPACK, listpack_encode([b"a", 5, b"c"]), ("set", {b"a", b"5", b"c"})),
+    (F.TYPE_ZSET_LISTPACK, listpack_encode([b"m", b"-1.25"]), ("zset", {b"m": -1.25})),
+    (F.TYPE_HASH_LISTPACK, listpack_encode([b"f", b"v"]), ("hash", {b"f": b"v"})),
+])
+def test_blob_types_restore(rdb_type, blob, view):
+    value = restore_payload(payload(rdb_type, encode_string(blob)))
+    assert ember_view(value) == view
+
+
+def test_quicklists_v1_and_v2():
+    body = F.encode_length(2) + encode_string(ziplist([b"a", 1])) + encode_string(ziplist([b"b"]))
+    assert ember_view(restore_payload(payload(F.TYPE_LIST_QUICKLIST, body))) == (
+        "list", [b"a", b"1", b"b"])
+    body = (F.encode_length(3) + F.encode_length(2) + encode_string(listpack_encode([b"a", 2]))
+            + F.encode_length(1) + encode_string(b"P" * 100)
+            + F.encode_length(2) + encode_string(listpack_encode([])))      # empty: skipped
+    assert ember_view(restore_payload(payload(F.TYPE_LIST_QUICKLIST_2, body))) == (
+        "list", [b"a", b"2", b"P" * 100])
+
+
+def test_hash_listpack_ex_and_metadata():
+    low = 1_900_000_000_000
+    lp = listpack_encode([b"a", b"1", low + 5, b"b", b"2", 0])
+    for rdb_type, prefix in ((F.TYPE_HASH_LISTPACK_EX, low.to_bytes(8, "little")),
+                             (F.TYPE_HASH_LISTPACK_EX_PRE_GA, b"")):
+        value = restore_payload(payload(rdb_type, prefix + encode_string(lp)))
+        assert value.fields == {b"a": b"1", b"b": b"2"}
+        assert value.ttls == {b"a": low + 5}
+    body = (low.to_bytes(8, "little") + F.encode_length(2)
+            + F.encode_length(6) + encode_string(b"a") + encode_string(b"1")
+            + F.encode_length(0) + encode_string(b"b") + encode_string(b"2"))
+    value = restore_payload(payload(F.TYPE_HASH_METADATA, body))
+    assert value.ttls == {b"a": low + 5} and value.fields[b"b"] == b"2"
+    body = (F.encode_length(1) + F.encode_length(low) + encode_string(b"a")
+            + encode_string(b"1"))
+    assert restore_payload(payload(F.TYPE_HASH_METADATA_PRE_GA, body)).ttls == {b"a": low}
+
+
+def test_stream_v3_consumer_active_time():
+    from tests.unit.harness import Harness
+    h = Harness()
+    h("XADD", "s", "1-1", "f", "v")
+    h("XGROUP", "CREATE", "s", "g", "0")
+    h("XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">")
+    value = h.db.data[b"s"]
+    v2 = dump_payload(value)[:-10]
+    assert v2[0] == F.TYPE_STREAM_LISTPACKS_2
+    # v3 = v2 with the consumer's active time after its seen time: rebuild by hand
+    consumer = value.groups[b"g"].consumers[b"c"]
+    seen = consumer.seen_time.to_bytes(8, "little")
+    at = v2.rindex(encode_string(b"c") + seen) + len(encode_string(b"c") + seen)
+    v3 = bytes((F.TYPE_STREAM_LISTPACKS_3,)) + v2[1:at] + (1234).to_bytes(8, "little") + v2[at:]
+    data = v3 + (11).to_bytes(2, "little")
+    loaded = restore_payload(data + crc64(data).to_bytes(8, "little"))
+    assert loaded.groups[b"g"].consumers[b"c"].active_time == 1234
+    assert list(loaded.entries) == list(value.entries)
+
+
+@pytest.mark.parametrize("blob", [
+    b"", b"\xff", b"\x0b\x00\x00\x00\x0a\x00\x00\x00\x01\x00\xff",
+    ziplist([b"abc"])[:-3] + b"\xff", b"\x00\x00\x00\x00" * 3,
+])
+def test_bad_ziplists_are_errors(blob):
+    with pytest.raises(BlobError):
+        ziplist_entries(blob)
+
+
+def test_bad_blobs_give_bad_data_format():
+    good = listpack_encode([b"a", b"b"])
+    cut = good[:4] + good[4:-2] + b"\xff"
+    for rdb_type, blob in ((F.TYPE_SET_LISTPACK, cut), (F.TYPE_SET_INTSET, b"\x08\x00\x00\x00"),
+                           (F.TYPE_HASH_ZIPMAP, b"\x01\x05ab\xff"),
+                           (F.TYPE_SET_INTSET, intset([1, 1])),
+                           (F.TYPE_HASH_LISTPACK, listpack_encode([b"a", b"b", b"a", b"c"]))):
+        with pytest.raises(RdbError, match="Bad data format"):
+            restore_payload(payload(rdb_type, encode_string(blob)))
+    with pytest.raises(BlobError):
+        zipmap_pairs(b"\x01\x05ab\xff")
