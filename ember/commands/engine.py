@@ -125,6 +125,9 @@ class Engine:
         """Create and register the state of a new client connection."""
         client = Client(self, self._next_client_id, conn, addr, laddr, fd)
         self._next_client_id += 1
+        gates = self.hooks.get("client_gates")     # READONLY on replicas, NOREPLICAS ...
+        if gates:
+            client.special.update(gates)
         self.clients[client.id] = client
         self.stats.total_connections += 1
         return client

@@ -290,6 +290,9 @@ def _stats(engine) -> list:
 
 
 def _replication(engine) -> list:
+    hook = engine.hooks.get("replication_info")     # ember/replication/manager.py
+    if hook is not None:
+        return hook()
     return [
         ("role", "master"), ("connected_slaves", 0),
         ("master_failover_state", "no-failover"),

@@ -73,6 +73,8 @@ class Server:
         self.parser_class = choose_parser(os.environ.get("EMBER_PARSER", "pure"))
         self._fast_expire_pending = False
         self.shutdown_hooks = []
+        from ember.server import replication_wiring
+        replication_wiring.install(self)    # SYNC/PSYNC, REPLICAOF, WAIT, ROLE ...
         # RDB/AOF (server/persistence_wiring.py): sets aof_flush while the AOF is on.
         self.aof_flush = None
         persistence_wiring.install(self)

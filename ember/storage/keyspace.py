@@ -58,7 +58,7 @@ class Database:
     """A numbered keyspace. ``data`` maps key -> value; ``expires`` maps key -> deadline ms."""
 
     __slots__ = ("id", "data", "expires", "access", "index", "clock", "stats",
-                 "on_expire", "touching", "avg_ttl", "time")
+                 "on_expire", "touching", "avg_ttl", "time", "keep_expired")
 
     def __init__(self, db_id: int, clock, stats: KeyspaceStats = None, on_expire=None,
                  time_cache: TimeCache = None):
@@ -78,6 +78,9 @@ class Database:
         # False while a client with CLIENT NO-TOUCH runs a command.
         self.touching = True
         self.avg_ttl = 0
+        # True on a replica: keys past their deadline read as missing but stay until the
+        # primary's DEL (Redis's replicas never expire keys themselves).
+        self.keep_expired = False
 
     # ---- the lookup path -------------------------------------------------------------
 
@@ -177,6 +180,8 @@ class Database:
 
     def expire_key(self, key: bytes) -> None:
         """Remove a key whose deadline has passed, and report it as expired."""
+        if self.keep_expired:       # a replica: the primary's DEL will remove it
+            return
         self._remove(key)
         self.stats.expired += 1
         if self.on_expire is not None:
@@ -218,6 +223,8 @@ class Database:
 
     def active_expire(self, budget_keys: int) -> int:
         """Remove up to ``budget_keys`` keys whose deadline has passed; return how many."""
+        if self.keep_expired:
+            return 0
         now = self.time.ms
         removed = 0
         expires = self.expires

@@ -23,6 +23,8 @@ FORBIDDEN = {
                   "asyncio", "uvloop"],
     "commands": ["ember.server", "ember.persistence", "ember.replication", "asyncio",
                  "uvloop"],
+    # Replication is sans-IO like commands; the server layer does its sockets and children.
+    "replication": ["ember.server", "asyncio", "uvloop"],
 }
 
 

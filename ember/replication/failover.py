@@ -1,0 +1,1 @@
+"""FAILOVER: the coordinated switch-over of Redis 6.2+ (filled in below)."""

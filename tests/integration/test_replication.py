@@ -1,0 +1,155 @@
+"""ember replicating ember: full sync, the command stream, PSYNC, WAIT, INFO and ROLE.
+
+Real ember-server processes talking Redis's replication protocol over TCP.
+"""
+
+import pytest
+import redis
+
+from tests.integration.test_replication_common import client, ember, info, offsets_equal, snapshot
+from tests.rawclient import RawClient, encode_command
+from tests.servers import wait_until
+
+
+@pytest.fixture
+def pair():
+    """An ember primary with a little data, and an ember replica of it, in sync."""
+    primary = ember("--enable-debug-command", "yes")
+    p = client(primary)
+    p.set("before", "sync")
+    p.rpush("list", "a", "b", "c")
+    p.set("ttl", "v", px=500_000)
+    replica = ember("--replicaof", "127.0.0.1", str(primary.port))
+    r = client(replica)
+    assert offsets_equal(p, r)
+    yield primary, replica, p, r
+    p.close()
+    r.close()
+    replica.stop()
+    primary.stop()
+
+
+def test_full_sync_then_stream(pair):
+    primary, replica, p, r = pair
+    assert r.get("before") == b"sync"
+    assert r.lrange("list", 0, -1) == [b"a", b"b", b"c"]
+    p.hset("h", mapping={"f": "1", "g": "2"})
+    p.incr("counter")
+    p.expire("counter", 1000)
+    p1 = client(primary, 5)
+    p1.sadd("s", "x")
+    with p.pipeline(transaction=True) as tx:
+        tx.set("m1", "1").set("m2", "2").execute()
+    p.eval("redis.call('set', KEYS[1], 'lua'); redis.call('lpush', 'list', 'z')", 1, "sk")
+    assert offsets_equal(p, r)
+    assert snapshot(primary) == snapshot(replica)
+
+
+def test_replica_is_read_only_and_reports_its_role(pair):
+    primary, replica, p, r = pair
+    raw = RawClient(replica.port)
+    raw.send(encode_command("SET", "x", "1"))
+    assert raw.read_raw() == b"-READONLY You can't write against a read only replica.\r\n"
+    raw.close()
+    assert r.get("before") == b"sync"      # reads are fine
+    role = r.execute_command("ROLE")
+    assert role[:4] == [b"slave", b"127.0.0.1", primary.port, b"connected"]
+    fields = info(r)
+    assert fields["role"] == "slave"
+    assert fields["master_port"] == str(primary.port)
+    assert fields["master_link_status"] == "up"
+    assert fields["slave_read_only"] == "1"
+    pinfo = info(p)
+    assert pinfo["connected_slaves"] == "1"
+    assert "port=%d,state=online" % replica.port in pinfo["slave0"]
+    assert pinfo["master_replid"] == fields["master_replid"]
+    prole = p.execute_command("ROLE")
+    assert prole[0] == b"master" and prole[2][0][1] == str(replica.port).encode()
+    r.config_set("replica-read-only", "no")
+    assert r.set("local", 1)
+
+
+def test_expired_keys_stay_until_the_primarys_del(pair):
+    primary, replica, p, r = pair
+    p.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+    p.set("short", "v", px=50)
+    assert offsets_equal(p, r)
+    assert wait_until(lambda: r.get("short") is None)   # logically expired on the replica
+    assert r.dbsize() == 4                               # but still there
+    assert p.get("short") is None                        # the primary expires it: DEL
+    assert offsets_equal(p, r)
+    assert wait_until(lambda: r.dbsize() == 3)
+
+
+def test_partial_resync_after_the_link_drops(pair):
+    primary, replica, p, r = pair
+    for i in range(100):
+        p.set("k%d" % i, i)
+    assert offsets_equal(p, r)
+    full = int(p.info("stats")["sync_full"])
+    p.client_kill_filter(_type="replica")
+    for i in range(100, 150):              # written while the replica is away
+        p.set("k%d" % i, i)
+    assert offsets_equal(p, r)
+    stats = p.info("stats")
+    assert stats["sync_partial_ok"] == 1 and stats["sync_full"] == full
+    assert snapshot(primary) == snapshot(replica)
+
+
+def test_wait_counts_replicas_that_acked(pair):
+    primary, replica, p, r = pair
+    p.set("w", 1)
+    assert p.execute_command("WAIT", 1, 2000) == 1
+    assert p.execute_command("WAIT", 2, 100) == 1        # only one replica: times out
+    with pytest.raises(redis.ResponseError, match="WAIT cannot be used with replica"):
+        r.execute_command("WAIT", 1, 0)
+
+
+def test_promotion_keeps_the_history_for_the_other_replica(pair):
+    primary, replica, p, r = pair
+    second = ember("--replicaof", "127.0.0.1", str(replica.port))   # chained
+    s = client(second)
+    p.set("chained", "yes")
+    assert offsets_equal(p, s)
+    assert s.get("chained") == b"yes"
+    old_id = info(r)["master_replid"]
+    r.execute_command("REPLICAOF", "NO", "ONE")
+    fields = info(r)
+    assert fields["role"] == "master" and fields["master_replid2"] == old_id
+    r.set("after", "promotion")
+    assert offsets_equal(r, s)                           # the sub-replica continues
+    assert s.get("after") == b"promotion"
+    assert int(r.info("stats")["sync_partial_ok"]) >= 1
+    # the old primary follows the new one with a partial resync too
+    p.execute_command("REPLICAOF", "127.0.0.1", replica.port)
+    assert offsets_equal(r, p)
+    assert p.get("after") == b"promotion"
+    assert snapshot(replica) == snapshot(second) == snapshot(primary)
+    s.close()
+    second.stop()
+
+
+def test_min_replicas_to_write(pair):
+    primary, replica, p, r = pair
+    p.config_set("min-replicas-to-write", 2)
+    raw = RawClient(primary.port)
+    raw.send(encode_command("SET", "x", "1"))
+    assert raw.read_raw() == b"-NOREPLICAS Not enough good replicas to write.\r\n"
+    raw.close()
+    assert p.get("before") == b"sync"
+    p.config_set("min-replicas-to-write", 1)
+    assert p.set("x", 1)
+
+
+def test_replica_serve_stale_data_no(pair):
+    primary, replica, p, r = pair
+    r.config_set("replica-serve-stale-data", "no")
+    assert r.get("before") == b"sync"
+    primary.stop()
+    assert wait_until(lambda: info(r)["master_link_status"] == "down")
+    raw = RawClient(replica.port)
+    raw.send(encode_command("GET", "before"))
+    assert raw.read_raw() == (b"-MASTERDOWN Link with MASTER is down and "
+                              b"replica-serve-stale-data is set to 'no'.\r\n")
+    raw.close()
+    assert r.info("server")             # INFO has the stale flag; PING has not
