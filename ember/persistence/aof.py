@@ -30,11 +30,27 @@ _SELECTS = {}
 _fdatasync = getattr(os, "fdatasync", os.fsync)
 
 
+_F2 = b"*2\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+_F3 = b"*3\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+_F4 = b"*4\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+
+
 def encode_command(argv: list) -> bytes:
-    """One command as a RESP multibulk, as Redis writes it to the AOF."""
+    """One command as a RESP multibulk, as Redis writes it to the AOF (one formatting
+    operation for the common 2-4 argument commands)."""
     try:
-        return b"*%d\r\n" % len(argv) + b"".join(
-            [b"$%d\r\n%s\r\n" % (len(arg), arg) for arg in argv])
+        size = len(argv)
+        if size == 3:
+            a, b, c = argv
+            return _F3 % (len(a), a, len(b), b, len(c), c)
+        if size == 2:
+            a, b = argv
+            return _F2 % (len(a), a, len(b), b)
+        if size == 4:
+            a, b, c, d = argv
+            return _F4 % (len(a), a, len(b), b, len(c), c, len(d), d)
+        return b"*%d\r\n" % size + b"".join([b"$%d\r\n%s\r\n" % (len(arg), arg)
+                                             for arg in argv])
     except TypeError:   # an int or str argument: format it as Redis's argv would hold it
         return encode_command([a if isinstance(a, (bytes, bytearray)) else str(a).encode()
                                for a in argv])
