@@ -72,6 +72,6 @@ def restore_payload(payload: bytes, limits=None, now_ms: int = 0):
         value = load_object(reader, rdb_type, limits or DEFAULT_LIMITS, now_ms)
     except RdbError as exc:
         raise RdbError("Bad data format", exc.offset)
-    if value is None or not reader.at_end():
+    if value is None:        # trailing bytes are ignored, as Redis does
         raise RdbError("Bad data format", reader.offset)
     return value

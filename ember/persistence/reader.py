@@ -13,6 +13,7 @@ from ember.persistence.crc64 import crc64
 from ember.persistence.lzf import LzfError, decompress
 
 _CHUNK = 1 << 20
+_MAX_READ = 1 << 26        # one read() call asks for at most 64 MB
 _unpack_double = struct.Struct("<d").unpack_from
 
 
@@ -63,7 +64,7 @@ class Reader:
         have = len(rest)
         want = max(n, _CHUNK)
         while have < want:
-            chunk = self._read(want - have)
+            chunk = self._read(min(want - have, _MAX_READ))
             if not chunk:
                 break
             parts.append(chunk)

@@ -16,6 +16,7 @@ import time
 from ember.commands import load_all, notifications
 from ember.commands.engine import Engine
 from ember.commands.runtime import active_expire_allowed
+from ember.persistence import dump_commands  # noqa: F401  (declares DUMP, RESTORE, MIGRATE)
 from ember.protocol.parser import RequestParser
 from ember.server import blocking, persistence_wiring, script_busy
 from ember.storage.expiry import expire_cycle

@@ -3,6 +3,7 @@
 from ember.commands import load_all
 from ember.commands.engine import Engine
 from ember.errors import ReplyError
+from ember.persistence import dump_commands  # noqa: F401  (DUMP, RESTORE, MIGRATE)
 from ember.server.config import Config
 
 load_all()
