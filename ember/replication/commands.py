@@ -24,6 +24,7 @@ def _repl(ctx):
 
 
 def _replicaof(ctx, argv):
+    """Make the server a replica of another instance, or promote it as master."""
     repl = _repl(ctx)
     if "slave" in ctx.flags:
         raise ReplyError("ERR Command is not valid when client is a replica.")
@@ -33,7 +34,7 @@ def _replicaof(ctx, argv):
         if repl.is_replica:
             repl.no_one()
         return OK
-    port = int_arg(argv[2])
+    port = int_arg(argv[2], "ERR Invalid master port")
     if port < 0 or port > 65535:
         raise ReplyError("ERR Invalid master port")
     host = text(argv[1])
@@ -54,6 +55,8 @@ def _refuse_sync(ctx):
     repl = _repl(ctx)
     if "slave" in ctx.flags:
         return True
+    if repl.failover is not None and repl.failover.in_progress:
+        raise ReplyError("NOMASTERLINK Can't SYNC while failing over")
     if repl.is_replica and repl.link.state != "connected":
         raise ReplyError(NOMASTERLINK)
     return False
@@ -73,6 +76,13 @@ def sync(ctx, argv):
          group="server", since="2.8.0")
 def psync(ctx, argv):
     """PSYNC replid offset: a partial resync from the backlog, or a full one."""
+    repl = _repl(ctx)
+    if len(argv) > 3 and argv[3].lower() == b"failover":     # FAILOVER's hand-over
+        if not repl.is_replica:
+            raise ReplyError("ERR PSYNC FAILOVER can't be sent to a master.")
+        if text(argv[1]) != repl.backlog.replid:
+            raise ReplyError("ERR PSYNC FAILOVER replid must match my replid.")
+        repl.no_one()
     if _refuse_sync(ctx):
         return _NO_REPLY
     offset = int_arg(argv[2])

@@ -46,8 +46,9 @@ class Replication:
         """True while we replicate a primary (REPLICAOF host port)."""
         return self.link is not None
 
-    def replicaof(self, host: str, port: int) -> None:
-        """Become a replica of ``host:port`` (or follow a new primary)."""
+    def replicaof(self, host: str, port: int, failover: bool = False) -> None:
+        """Become a replica of ``host:port`` (or follow a new primary); ``failover``: as
+        the demoted side of FAILOVER (our PSYNC asks the target to take over)."""
         if self.link is not None:
             self._close_link()
         else:
@@ -58,6 +59,7 @@ class Replication:
         self.primary.proxy = True
         self.primary.ensure_backlog()
         self.link = ReplicaLink(self, host, port)
+        self.link.failover = failover
         self.engine.hooks["role"] = "slave"
         self._set_replica_keyspace(True)
         self.config.set("replicaof", [host, str(port)])
@@ -108,6 +110,13 @@ class Replication:
         if not backlog.active and backlog.offset == 0:
             return "?", -1
         return backlog.replid, backlog.offset + 1
+
+    def psync_answered(self, accepted: bool) -> None:
+        """Our PSYNC got +CONTINUE/+FULLRESYNC (accepted) or an error: a FAILOVER that
+        made us a replica ends, or aborts."""
+        if self.failover is not None and self.link is not None and self.link.failover:
+            self.link.failover = False
+            self.failover.psync_answered(accepted)
 
     def continued(self, new_id: str) -> None:
         """+CONTINUE: a new replid means our primary was promoted; keep the old one."""

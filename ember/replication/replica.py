@@ -55,6 +55,7 @@ class ReplicaLink:
         self.full_syncs = 0
         self.partial_syncs = 0
         self.read_offset = 0        # slave_read_repl_offset
+        self.failover = False       # PSYNC ... FAILOVER: we are the demoted primary
 
     # ---- connection events ---------------------------------------------------------------
 
@@ -172,13 +173,18 @@ class ReplicaLink:
     def _send_psync(self) -> None:
         backlog = self.manager.backlog
         replid, offset = self.manager.psync_origin()
-        self.send(encode_command([b"PSYNC", replid.encode(), str(offset).encode()]))
+        argv = [b"PSYNC", replid.encode(), str(offset).encode()]
+        if self.failover:
+            argv.append(b"FAILOVER")
+        self.send(encode_command(argv))
         self.expect.append("psync")
         log.warning("Trying a partial resynchronization (request %s:%d).", replid, offset)
         del backlog
 
     def _psync_reply(self, line: bytes) -> bool:
         text = line.decode("utf-8", "replace")
+        if line.startswith((b"+FULLRESYNC", b"+CONTINUE")):
+            self.manager.psync_answered(True)
         if line.startswith(b"+FULLRESYNC"):
             parts = text.split()
             self.manager.pending_full = (parts[1], int(parts[2]))
@@ -202,6 +208,9 @@ class ReplicaLink:
             data, self.buf = bytes(self.buf), bytearray()
             if data:
                 self._apply(data)
+            return False
+        self.manager.psync_answered(False)
+        if self.manager.link is not self:       # the failover was aborted: a primary now
             return False
         return self._fail("Unexpected reply to PSYNC from master: %s" % text)
 

@@ -168,3 +168,19 @@ def test_eviction_is_replicated_as_del(direction):
         p.close()
         replica_server.stop()
         primary_server.stop()
+
+
+def test_replication_command_errors_match(compat):
+    """Argument errors of the replication commands, byte for byte (a lone primary)."""
+    compat.script([
+        ("FAILOVER",), ("FAILOVER", "ABORT"), ("FAILOVER", "TIMEOUT", "0"),
+        ("FAILOVER", "TIMEOUT", "x"), ("FAILOVER", "BOGUS"), ("FAILOVER", "TO", "h", "x"),
+        ("FAILOVER", "FORCE"),
+        ("WAIT", "x", "0"), ("WAIT", "0", "-1"), ("WAIT", "0", "x"), ("WAIT", "0", "0"),
+        ("WAIT", "1"),
+        ("REPLCONF", "listening-port"), ("REPLCONF", "bogus", "1"),
+        ("REPLCONF", "listening-port", "x"), ("REPLCONF", "capa", "eof"),
+        ("REPLICAOF", "h", "x"), ("REPLICAOF", "NO", "ONE"), ("SLAVEOF", "no", "one"),
+        ("REPLICAOF", "h"), ("PSYNC", "?"), ("ROLE", "x"),
+        ("PSYNC", "?", "-1", "FAILOVER"),
+    ])
