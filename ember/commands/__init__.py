@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "geo",
     "streams", "streams_read", "streams_groups", "streams_claim", "streams_info",
     "hyperloglog",
+    "memory",
 )
 
 

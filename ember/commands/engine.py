@@ -12,7 +12,7 @@ import traceback
 from contextlib import contextmanager
 from time import perf_counter_ns
 
-from ember.commands import runtime, slowlog, transactions
+from ember.commands import memory, runtime, slowlog, transactions
 from ember.commands.blocking import BLOCKED, Block, BlockingRegistry
 from ember.commands.context import Client
 from ember.commands.registry import COMMANDS
@@ -104,6 +104,8 @@ class Engine:
         self.ready_keys = self.blocking.ready
         # Writes collected by atomic_propagation() (EXEC, scripts), else None.
         self._propagation_batch = None
+        # maxmemory (0: off), the policies' access tables, the OOM gate (commands/memory.py).
+        memory.install(self)
 
     # ---- time --------------------------------------------------------------------------
 
@@ -210,6 +212,10 @@ class Engine:
             return self._reject(spec, arity_error(spec.name), client)
         if not client.authenticated and not spec.no_auth:
             return self._reject(spec, ReplyError(NOAUTH), client)
+        if self.maxmemory:      # evict first; refuse what may grow memory (OOM)
+            refused = memory.gate(self, client, spec)
+            if refused is not None:
+                return refused
         if client.special:      # MULTI, RESP2 subscriber mode ...: one test for them all
             for gate in tuple(client.special.values()):
                 reply = gate(client, spec, argv)

@@ -17,6 +17,7 @@ import sys
 
 from ember.errors import WRONGTYPE, ReplyError
 from ember.storage.expiry import ExpiryIndex
+from ember.storage.memory import BYTES_OBJECT, estimate, key_cost
 
 _STRING_TYPES = (bytes, bytearray)
 
@@ -58,7 +59,8 @@ class Database:
     """A numbered keyspace. ``data`` maps key -> value; ``expires`` maps key -> deadline ms."""
 
     __slots__ = ("id", "data", "expires", "access", "index", "clock", "stats",
-                 "on_expire", "touching", "avg_ttl", "time", "keep_expired")
+                 "on_expire", "touching", "avg_ttl", "time", "keep_expired",
+                 "used", "charged", "stale")
 
     def __init__(self, db_id: int, clock, stats: KeyspaceStats = None, on_expire=None,
                  time_cache: TimeCache = None):
@@ -78,6 +80,11 @@ class Database:
         # False while a client with CLIENT NO-TOUCH runs a command.
         self.touching = True
         self.avg_ttl = 0
+        # Memory accounting (storage/memory.py): payload bytes, the charge of each value
+        # that can change in place, and those handed out since they were last estimated.
+        self.used = 0
+        self.charged = {}
+        self.stale = set()
         # True on a replica: keys past their deadline read as missing but stay until the
         # primary's DEL (Redis's replicas never expire keys themselves).
         self.keep_expired = False
@@ -100,8 +107,11 @@ class Database:
     def lookup_write(self, key: bytes):
         """:meth:`peek` plus the access-time touch: for a command about to modify the key."""
         value = self.peek(key)
-        if value is not None and self.touching:
-            self.access[key] = self.time.s
+        if value is not None:
+            if self.touching:
+                self.access[key] = self.time.s
+            if type(value) is not bytes:    # may change in place: re-estimate later
+                self.stale.add(key)
         return value
 
     def lookup(self, key: bytes):
@@ -121,6 +131,8 @@ class Database:
         self.stats.hits += 1
         if self.touching:
             self.access[key] = self.time.s
+        if type(value) is not bytes:        # may change in place: re-estimate later
+            self.stale.add(key)
         return value
 
     def get_string(self, key: bytes):
@@ -159,7 +171,15 @@ class Database:
 
     def set(self, key: bytes, value, keep_ttl: bool = False) -> None:
         """Store ``value`` at ``key``; any TTL is cleared unless ``keep_ttl``."""
-        self.data[key] = value
+        data = self.data
+        old = data.get(key)
+        data[key] = value
+        if type(value) is bytes and (old is None or type(old) is bytes):
+            # Strings are charged len(key) + len(value) + 2 object headers (memory.py).
+            self.used += (len(value) - len(old) if old is not None
+                          else len(key) + len(value) + 82)
+        else:
+            self._charge(key, old, value)
         if not keep_ttl and self.expires and key in self.expires:
             del self.expires[key]
         if self.touching:
@@ -173,8 +193,23 @@ class Database:
         self._remove(key)
         return live
 
+    def _charge(self, key: bytes, old, value) -> None:
+        """Memory accounting for a store that involves a value other than bytes."""
+        if old is not None:
+            self.used -= key_cost(key, old) if type(old) is bytes else (
+                len(key) + BYTES_OBJECT + self.charged.pop(key, 0))
+        if type(value) is bytes:
+            self.used += key_cost(key, value)
+        else:
+            size = estimate(value)
+            self.charged[key] = size
+            self.stale.add(key)     # typically filled right after being stored
+            self.used += len(key) + BYTES_OBJECT + size
+
     def _remove(self, key: bytes) -> None:
-        del self.data[key]
+        old = self.data.pop(key)
+        self.used -= key_cost(key, old) if type(old) is bytes else (
+            len(key) + BYTES_OBJECT + self.charged.pop(key, 0))
         self.expires.pop(key, None)
         self.access.pop(key, None)
 
@@ -211,12 +246,16 @@ class Database:
         """Remove every key."""
         self.data = {}
         self.expires = {}
-        self.access = {}
+        self.access = type(self.access)()
         self.index = ExpiryIndex()
+        self.used = 0
+        self.charged = {}
+        self.stale = set()
 
     def swap_contents(self, other: "Database") -> None:
         """Exchange keys, TTLs and indexes with ``other`` (SWAPDB)."""
-        for name in ("data", "expires", "access", "index", "avg_ttl"):
+        for name in ("data", "expires", "access", "index", "avg_ttl", "used", "charged",
+                     "stale"):
             mine = getattr(self, name)
             setattr(self, name, getattr(other, name))
             setattr(other, name, mine)
@@ -240,7 +279,8 @@ class Database:
         for name in ("data", "expires", "access"):
             table = getattr(self, name)
             allocated = sys.getsizeof(table)
-            if allocated > 65536 and allocated > 8 * (64 * len(table) + 1024):
+            if (type(table) is dict and allocated > 65536
+                    and allocated > 8 * (64 * len(table) + 1024)):
                 setattr(self, name, dict(table))
 
     def idle_seconds(self, key: bytes) -> int:

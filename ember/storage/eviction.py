@@ -1,0 +1,323 @@
+"""maxmemory policies: the per-key recency/frequency structures and the eviction loop.
+
+Each database's ``access`` table (key -> what its last touch recorded) is the one the
+lookup path already writes on every read and write (``access[key] = now_seconds``).
+The policy picks its class, so that the default costs nothing more:
+
+* :class:`dict` (noeviction, *-random, volatile-ttl): last access in Unix seconds.
+* :class:`LRUAccess` (*-lru): the same values in an OrderedDict moved to the end on every
+  touch, so the least recently used key is the first one: exact LRU, O(1) per touch and
+  per eviction (Redis samples maxmemory-samples keys with a 1-second clock).
+* :class:`LFUAccess` (*-lfu): Redis's 24-bit LFU word per key -- minutes of the last
+  decrement << 8 | an 8-bit logarithmic counter (LFU_INIT_VAL 5, lfu-log-factor,
+  lfu-decay-time) -- plus a lazily cleaned min-heap ordered by the counter a key will
+  have once decayed. A key's counter decays by one per lfu-decay-time minutes, so its
+  decayed value at any time t is ``counter - (t - ldt) / decay``; ordering keys by
+  ``counter * decay + ldt`` orders them by their decayed counters at every t at once,
+  and the heap only needs a new entry when that number changes (a counter increment,
+  rare once the counter is high). Exact LFU instead of Redis's 5-key samples.
+
+:func:`perform_evictions` is Redis's performEvictions: called before each command while
+maxmemory is set, it deletes keys chosen by the policy until the estimate is under the
+limit, within maxmemory-eviction-tenacity's time budget (the cron continues the work),
+counting ``evicted_keys``, firing the ``evicted`` event and propagating a DEL.
+"""
+
+import heapq
+import random
+import time
+from collections import OrderedDict
+from itertools import islice
+
+from ember.storage.memory import STARTUP_BYTES, dataset_bytes
+
+LFU_INIT_VAL = 5
+EVICT_OK, EVICT_RUNNING, EVICT_FAIL = 0, 1, 2
+# Keys examined without a TTL before a volatile-* policy gives up on a database.
+_VOLATILE_SCAN = 1024
+# Low bits of an LFU heap entry: an insertion sequence number, the tie-break.
+_SEQ_BITS = 40
+# Keys deleted between two looks at the clock (Redis checks every 16).
+_CLOCK_EVERY = 16
+
+
+class LFUParams:
+    """lfu-log-factor and lfu-decay-time, shared by every LFUAccess (set by the engine)."""
+
+    log_factor = 10
+    decay_time = 1
+
+
+class LRUAccess(OrderedDict):
+    """key -> last access (Unix seconds), least recently used first."""
+
+    __slots__ = ()
+
+    def __setitem__(self, key, seconds, _set=OrderedDict.__setitem__,
+                    _move=OrderedDict.move_to_end):
+        _set(self, key, seconds)
+        _move(self, key)
+
+    def candidate(self, expires=None):
+        """The least recently used key (with a TTL if ``expires`` is given), or None."""
+        if expires is None:
+            return next(iter(self), None)
+        for key in islice(self, _VOLATILE_SCAN):
+            if key in expires:
+                return key
+        return None
+
+    def rank(self, key) -> float:
+        """Smaller is evicted first: the last access time."""
+        return self.get(key, 0)
+
+
+def lfu_decayed(word: int, now_minutes: int) -> int:
+    """Redis's LFUDecrAndReturn: the counter less one per lfu-decay-time minutes idle."""
+    counter = word & 255
+    decay = LFUParams.decay_time
+    if decay:
+        periods = (now_minutes - (word >> 8)) // decay
+        if periods > 0:
+            counter = counter - periods if periods < counter else 0
+    return counter
+
+
+def lfu_log_incr(counter: int) -> int:
+    """Redis's LFULogIncr: +1 with probability 1 / ((counter - 5) * lfu-log-factor + 1)."""
+    if counter == 255:
+        return 255
+    base = counter - LFU_INIT_VAL
+    if base < 0:
+        base = 0
+    if random.random() < 1.0 / (base * LFUParams.log_factor + 1):
+        counter += 1
+    return counter
+
+
+class LFUAccess(dict):
+    """key -> (ldt minutes << 8 | counter), with a heap of (decay order << 40 | sequence,
+    key): equal orders leave oldest entry first."""
+
+    __slots__ = ("heap", "seq")
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.heap = []
+        self.seq = 0
+
+    def __setitem__(self, key, seconds, _get=dict.get, _set=dict.__setitem__):
+        minutes = seconds // 60
+        word = _get(self, key)
+        if word is None:
+            counter = LFU_INIT_VAL
+            old = None
+        else:
+            counter = lfu_log_incr(lfu_decayed(word, minutes))
+            old = _order(word)
+        word = (minutes << 8) | counter
+        _set(self, key, word)
+        order = _order(word)
+        if order != old:
+            heap = self.heap
+            self.seq += 1
+            heapq.heappush(heap, ((order << _SEQ_BITS) | self.seq, key))
+            if len(heap) > 2 * len(self) + 1024:
+                self.rebuild()
+
+    def rebuild(self) -> None:
+        """Drop the stale heap entries (after many updates, or a new lfu-decay-time);
+        entries keep their relative age."""
+        live = {}
+        for _entry, key in sorted(self.heap):
+            word = self.get(key)
+            if word is not None:
+                live[key] = word
+        for key, word in self.items():
+            if key not in live:
+                live[key] = word
+        self.heap = []
+        for key, word in live.items():
+            self.seq += 1
+            self.heap.append(((_order(word) << _SEQ_BITS) | self.seq, key))
+        heapq.heapify(self.heap)
+
+    def set_counter(self, key, counter: int, now_minutes: int) -> None:
+        """Give ``key`` this counter as of now (RESTORE ... FREQ, DEBUG)."""
+        word = (now_minutes << 8) | counter
+        dict.__setitem__(self, key, word)
+        self.seq += 1
+        heapq.heappush(self.heap, ((_order(word) << _SEQ_BITS) | self.seq, key))
+
+    def frequency(self, key, now_minutes: int) -> int:
+        """OBJECT FREQ: the decayed counter, without touching the key."""
+        word = self.get(key)
+        return 0 if word is None else lfu_decayed(word, now_minutes)
+
+    def candidate(self, expires=None):
+        """The key with the smallest decayed counter (with a TTL if ``expires``), or None."""
+        heap = self.heap
+        skipped = []
+        found = None
+        while heap and len(skipped) < _VOLATILE_SCAN:
+            entry, key = heap[0]
+            word = self.get(key)
+            if word is None or _order(word) != entry >> _SEQ_BITS:
+                heapq.heappop(heap)         # stale entry
+                continue
+            if expires is not None and key not in expires:
+                skipped.append(heapq.heappop(heap))
+                continue
+            found = key
+            break
+        for entry in skipped:
+            heapq.heappush(heap, entry)
+        return found
+
+    def rank(self, key) -> float:
+        """Smaller is evicted first: the decay order of the key."""
+        word = self.get(key)
+        return 0 if word is None else _order(word)
+
+
+def _order(word: int) -> int:
+    """counter * decay + ldt: orders keys by their decayed counters at any later time."""
+    decay = LFUParams.decay_time
+    if decay:
+        return (word & 255) * decay + (word >> 8)
+    return word & 255
+
+
+def access_class(policy: str):
+    """The ``access`` table class a maxmemory-policy needs."""
+    if policy.endswith("-lru"):
+        return LRUAccess
+    if policy.endswith("-lfu"):
+        return LFUAccess
+    return dict
+
+
+def convert_access(db, policy: str, now_seconds: int) -> None:
+    """Give ``db`` the access table ``policy`` needs, keeping what can be kept: LRU times
+    sorted oldest first; LFU counters start at LFU_INIT_VAL (Redis reinterprets the old
+    bits instead; both take a while to adjust, as its OBJECT errors say)."""
+    cls = access_class(policy)
+    old = db.access
+    if type(old) is cls:
+        if cls is LFUAccess:
+            old.rebuild()
+        return
+    if cls is LFUAccess:
+        new = LFUAccess()
+        word = ((now_seconds // 60) << 8) | LFU_INIT_VAL
+        for key in db.data:
+            dict.__setitem__(new, key, word)
+        new.rebuild()
+    else:
+        if type(old) is LFUAccess:
+            items = [(key, now_seconds) for key in old]
+        else:
+            items = sorted(old.items(), key=lambda item: item[1])
+        new = cls()
+        for key, seconds in items:
+            new[key] = seconds
+    db.access = new
+
+
+# ---- choosing and deleting --------------------------------------------------------------
+
+def _pick(dbs, policy: str, now_ms: int):
+    """(db, key) the policy evicts next, across every database, or None."""
+    volatile = policy.startswith("volatile-")
+    best = None
+    best_rank = None
+    for db in dbs:
+        if not db.data or (volatile and not db.expires):
+            continue
+        expires = db.expires if volatile else None
+        if policy.endswith("-random"):
+            table = db.expires if volatile else db.data
+            skip = random.randrange(min(len(table), 64))
+            key = next(islice(iter(table), skip, None))
+            return db, key      # Redis too takes the first database that has keys
+        if policy == "volatile-ttl":
+            key, rank = _soonest(db)
+        else:
+            access = db.access
+            key = access.candidate(expires) if hasattr(access, "candidate") else None
+            if key is None:
+                key = next(iter(expires if volatile else db.data), None)
+                rank = 0
+            else:
+                rank = access.rank(key)
+        if key is not None and (best_rank is None or rank < best_rank):
+            best, best_rank = (db, key), rank
+    return best
+
+
+def _soonest(db):
+    """volatile-ttl: the key with the nearest deadline (cleaning stale index entries)."""
+    heap = db.index.heap
+    expires = db.expires
+    while heap:
+        deadline, key = heap[0]
+        if expires.get(key) == deadline:
+            return key, deadline
+        heapq.heappop(heap)
+    return None, None
+
+
+def evict_key(engine, db, key: bytes) -> None:
+    """Delete one key for maxmemory: stats, ``evicted`` event, DEL (UNLINK) propagated."""
+    db.delete(key)
+    engine.stats.evicted_keys = getattr(engine.stats, "evicted_keys", 0) + 1
+    name = b"UNLINK" if engine.config.lazyfree_lazy_eviction else b"DEL"
+    engine.propagate(db.id, [name, key])
+    for listener in engine.keyspace_listeners:
+        listener(db, key, "evicted")
+
+
+def time_limit_us(tenacity: int) -> float:
+    """Redis's evictionTimeLimitUs: how long one call may keep evicting."""
+    if tenacity <= 10:
+        return 50.0 * tenacity
+    if tenacity < 100:
+        return 500.0 * 1.15 ** (tenacity - 10)
+    return float("inf")
+
+
+def used_memory(engine) -> int:
+    """The memory estimate maxmemory is compared with (INFO's used_memory)."""
+    return STARTUP_BYTES + sum(dataset_bytes(db) for db in engine.dbs)
+
+
+def perform_evictions(engine) -> int:
+    """Evict until the estimate is under maxmemory: EVICT_OK, EVICT_RUNNING (time budget
+    spent; the cron goes on) or EVICT_FAIL (over the limit and nothing can be evicted)."""
+    maxmemory = engine.maxmemory
+    if not maxmemory:
+        return EVICT_OK
+    used = used_memory(engine)
+    if used <= maxmemory:
+        return EVICT_OK
+    config = engine.config
+    policy = config.maxmemory_policy
+    if policy == "noeviction":
+        return EVICT_FAIL
+    budget = time_limit_us(config.maxmemory_eviction_tenacity) / 1e6
+    started = time.perf_counter()
+    dbs = engine.dbs
+    now = engine.now()
+    evicted = 0
+    while used > maxmemory:
+        choice = _pick(dbs, policy, now)
+        if choice is None:
+            return EVICT_FAIL
+        db, key = choice
+        before = dataset_bytes(db)
+        evict_key(engine, db, key)
+        used -= before - dataset_bytes(db)
+        evicted += 1
+        if evicted % _CLOCK_EVERY == 0 and time.perf_counter() - started > budget:
+            return EVICT_RUNNING if used > maxmemory else EVICT_OK
+    return EVICT_OK

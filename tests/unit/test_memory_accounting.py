@@ -1,0 +1,139 @@
+"""Memory accounting: the incremental estimate equals a fresh walk after any writes."""
+
+import random
+
+from ember.storage import memory
+from tests.unit.harness import Harness
+
+
+def _settled_matches(h) -> None:
+    for db in h.engine.dbs:
+        memory.settle(db)
+        assert db.used == memory.recount(db), db.id
+
+
+def test_strings_are_charged_and_released(h):
+    db = h.db
+    h("SET", "k", "v" * 10)
+    assert db.used == len(b"k") + 10 + 2 * memory.BYTES_OBJECT
+    h("SET", "k", "v" * 100)
+    assert db.used == 1 + 100 + 2 * memory.BYTES_OBJECT
+    h("APPEND", "k", "tail")            # becomes a bytearray, estimated apart
+    _settled_matches(h)
+    h("DEL", "k")
+    assert db.used == 0 and not db.charged
+
+
+def test_in_place_changes_are_settled(h):
+    db = h.db
+    h("HSET", "h", "f", "v")
+    small = memory.dataset_bytes(db)
+    for i in range(200):
+        h("HSET", "h", "field:%d" % i, "value" * 4)
+    big = memory.dataset_bytes(db)
+    assert big > small + 200 * 60
+    h("RPUSH", "l", *["x" * 20] * 500)
+    h("ZADD", "z", *[x for i in range(300) for x in (i, "m%d" % i)])
+    h("SADD", "s", *["member:%d" % i for i in range(300)])
+    h("XADD", "x", "*", "a", "1")
+    _settled_matches(h)
+    full = memory.dataset_bytes(db)
+    h("LTRIM", "l", 0, 9)
+    h("ZREMRANGEBYRANK", "z", 0, -2)
+    _settled_matches(h)
+    assert memory.dataset_bytes(db) < full - 500 * 50
+
+
+def test_random_writes_match_a_fresh_walk():
+    rng = random.Random(7)
+    h = Harness()
+    ops = [
+        lambda k: h("SET", k, "v" * rng.randrange(0, 300)),
+        lambda k: h("APPEND", k, "ab") if h.db.peek(k.encode()) is None
+        or type(h.db.peek(k.encode())) in (bytes, bytearray) else None,
+        lambda k: h("DEL", k),
+        lambda k: h("EXPIRE", k, 100),
+        lambda k: h("RENAME", k, "other") if h.db.peek(k.encode()) is not None else None,
+        lambda k: h("COPY", k, "copy", "REPLACE") if h.db.peek(k.encode()) is not None
+        else None,
+    ]
+    typed = {
+        "h": lambda k: h("HSET", k, "f%d" % rng.randrange(50), "x" * rng.randrange(40)),
+        "l": lambda k: h("RPUSH", k, "e" * rng.randrange(30)),
+        "s": lambda k: h("SADD", k, "m%d" % rng.randrange(100)),
+        "z": lambda k: h("ZADD", k, rng.random(), "m%d" % rng.randrange(100)),
+    }
+    for step in range(3000):
+        name = rng.choice("hlszk")
+        key = "%s%d" % (name, rng.randrange(8))
+        try:
+            if name in typed and rng.random() < 0.7:
+                typed[name](key)
+            else:
+                rng.choice(ops)(key)
+        except Exception:           # WRONGTYPE and the like: the accounting must hold
+            pass
+        if step % 500 == 0:
+            h("SELECT", rng.randrange(3))
+        if step % 997 == 0:
+            h("FLUSHDB")
+        if step % 701 == 0:
+            h("SWAPDB", 0, 1)
+    h.advance(200_000)              # every TTL passes: lazy and active expiry
+    for db in h.engine.dbs:
+        for key in list(db.data):
+            db.peek(key)
+    _settled_matches(h)
+    for db in h.engine.dbs:
+        assert not db.data or db.used > 0
+
+
+def test_used_memory_in_info_and_memory_commands(h):
+    empty = int(_info_field(h, "used_memory"))
+    assert empty == memory.STARTUP_BYTES
+    for i in range(100):
+        h("SET", "key:%d" % i, "x" * 100)
+    used = int(_info_field(h, "used_memory"))
+    per_key = (used - empty) / 100
+    assert 200 < per_key < 400
+    assert _info_field(h, "used_memory_dataset") == str(used - empty)
+    usage = h("MEMORY", "USAGE", "key:1")
+    assert 200 < usage < 400
+    assert h("MEMORY", "USAGE", "nokey") is None
+    stats = h("MEMORY", "STATS")
+    assert stats[b"keys.count"] == 100 and stats[b"total.allocated"] == used
+    h("FLUSHALL")
+    assert int(_info_field(h, "used_memory")) == empty
+    assert int(_info_field(h, "used_memory_peak")) >= used
+
+
+def test_memory_usage_samples(h):
+    h("HSET", "h", *[x for i in range(100) for x in ("f%d" % i, "v" * (i * 5))])
+    few = h("MEMORY", "USAGE", "h", "SAMPLES", 1)
+    every = h("MEMORY", "USAGE", "h", "SAMPLES", 0)
+    assert every > few      # the first field is the smallest one
+    for bad, text in ((["SAMPLES", "-1"], "ERR syntax error"),
+                      (["SAMPLES", "x"], "ERR value is not an integer or out of range"),
+                      (["FOO"], "ERR syntax error"), (["SAMPLES"], "ERR syntax error")):
+        try:
+            h("MEMORY", "USAGE", "h", *bad)
+        except Exception as exc:
+            assert str(exc) == text
+        else:
+            raise AssertionError(bad)
+
+
+def test_memory_doctor_purge_help_malloc(h):
+    assert h("MEMORY", "DOCTOR").startswith(b"Hi Sam, this instance is empty")
+    assert h("MEMORY", "PURGE").upper() == "OK"
+    assert b"CPython" in h("MEMORY", "MALLOC-STATS")
+    assert h("MEMORY", "HELP")[0].startswith("MEMORY <subcommand>")
+
+
+def _info_field(h, name: str) -> str:
+    text = h("INFO", "memory").decode() if isinstance(h("INFO", "memory"), bytes) \
+        else str(h("INFO", "memory"))
+    for line in text.splitlines():
+        if line.startswith(name + ":"):
+            return line.split(":", 1)[1]
+    raise KeyError(name)
