@@ -184,3 +184,22 @@ def test_replication_command_errors_match(compat):
         ("REPLICAOF", "h"), ("PSYNC", "?"), ("ROLE", "x"),
         ("PSYNC", "?", "-1", "FAILOVER"),
     ])
+
+
+def test_wait_and_getack_across_implementations():
+    """WAIT on a redis-server primary counts an ember replica (REPLCONF GETACK -> ACK), and
+    WAIT on an ember primary counts a redis-server replica."""
+    for make_primary, make_replica in ((lambda: start_redis(*FAST), ember),
+                                       (ember, start_redis)):
+        primary_server = make_primary()
+        replica_server = make_replica("--replicaof", "127.0.0.1", str(primary_server.port))
+        p = client(primary_server)
+        try:
+            assert wait_until(lambda c=p: "state=online" in info(c).get("slave0", ""), 10)
+            p.set("k", "v")
+            assert p.execute_command("WAIT", 1, 5000) == 1
+            assert p.execute_command("WAIT", 2, 50) == 1
+        finally:
+            p.close()
+            replica_server.stop()
+            primary_server.stop()
