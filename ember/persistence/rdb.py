@@ -32,14 +32,15 @@ def write_rdb(write, dbs, aux=None, functions=None, compress: bool = False,
     _write_rdb(write, dbs, aux, functions, compress, used_mem)
 
 
-def load_rdb(read, dbs, now_ms=None, limits=None, functions=None, stats=None) -> dict:
+def load_rdb(read, dbs, now_ms=None, limits=None, functions=None, stats=None,
+             trace=None) -> dict:
     """Load a whole RDB (version 1..12) from ``read(n)`` into ``dbs`` (empty Databases)
     and return its AUX fields (str -> bytes). Keys whose deadline is before ``now_ms``
     are skipped when it is given. ``limits`` (e.g. the server's Config) picks the
     encodings of the loaded values; ``functions`` (a list) receives function library
     codes. Raises :class:`RdbError` on truncation, corruption or unsupported data."""
     reader = Reader(read, track_crc=True)
-    return load_into(reader, dbs, now_ms, limits, functions, stats)
+    return load_into(reader, dbs, now_ms, limits, functions, stats, trace)
 
 
 def dump_payload(value) -> bytes:

@@ -21,12 +21,14 @@ def read_header(reader: Reader) -> int:
 
 
 def load_into(reader: Reader, dbs, now_ms=None, limits=None, functions=None,
-              stats=None) -> dict:
+              stats=None, trace=None) -> dict:
     """Load every key of the file behind ``reader`` into ``dbs``; return the AUX fields
     (str -> bytes). ``functions``, a list, receives each function library's code;
     ``stats``, a dict, receives counts (keys loaded, expired keys skipped) and
     ``hash_ttl_keys``: (db index, key) of hashes with field deadlines, which the server
-    must hand to active expiry (``ember.commands.hash_ttl.track_hash``)."""
+    must hand to active expiry (``ember.commands.hash_ttl.track_hash``). ``trace``
+    (ember-check-rdb) is called as ``trace(event, offset, data)`` for "aux", "selectdb",
+    "key" (before its value is read), "doing" (what is being read) and "checksum"."""
     limits = limits or DEFAULT_LIMITS
     version = read_header(reader)
     aux = {}
@@ -34,14 +36,14 @@ def load_into(reader: Reader, dbs, now_ms=None, limits=None, functions=None,
     data = db.data if db is not None else None
     expire = None
     idle = None
-    loaded = skipped = 0
+    loaded = skipped = expiring = 0
     hash_ttl_keys = [] if stats is not None else None
     string = reader.string
     byte = reader.byte
     while True:
         op_at = reader.offset
         t = byte()
-        if t == 0:
+        if t == 0 and trace is None:
             key = string()
             value = string()
         elif t >= 244:
@@ -51,6 +53,8 @@ def load_into(reader: Reader, dbs, now_ms=None, limits=None, functions=None,
                 expire = int.from_bytes(reader.read(4), "little", signed=True) * 1000
             elif t == F.OPCODE_SELECTDB:
                 index = reader.length()
+                if trace is not None:
+                    trace("selectdb", reader.offset, index)
                 if index >= len(dbs):
                     raise RdbError("FATAL: Data file was created with a Redis server "
                                    "configured to handle more than %d databases"
@@ -61,8 +65,12 @@ def load_into(reader: Reader, dbs, now_ms=None, limits=None, functions=None,
                 reader.length()
                 reader.length()
             elif t == F.OPCODE_AUX:
+                if trace is not None:
+                    trace("doing", reader.offset, "read-aux")
                 name = string()
-                aux[name.decode("latin-1")] = string()
+                aux[name.decode("latin-1")] = value = string()
+                if trace is not None:
+                    trace("aux", reader.offset, (name, value))
             elif t == F.OPCODE_IDLE:
                 idle = reader.length()
             elif t == F.OPCODE_FREQ:
@@ -86,8 +94,14 @@ def load_into(reader: Reader, dbs, now_ms=None, limits=None, functions=None,
                 raise RdbError("Unknown RDB opcode %d" % t, op_at)
             continue
         elif is_object_type(t):
+            if trace is not None:
+                trace("doing", reader.offset, "read-key")
             key = string()
+            if trace is not None:
+                trace("key", reader.offset, (key, t))
             value = load_object(reader, t, limits, now_ms or 0)
+            if trace is not None:
+                trace("doing", reader.offset, "read-type")
         else:
             raise RdbError("Unknown RDB value type %d" % t, op_at)
         if data is None:
@@ -99,6 +113,7 @@ def load_into(reader: Reader, dbs, now_ms=None, limits=None, functions=None,
             expire = idle = None
             continue
         if expire is not None:
+            expiring += 1
             if now_ms is not None and expire < now_ms:
                 skipped += 1
                 expire = idle = None
@@ -116,6 +131,8 @@ def load_into(reader: Reader, dbs, now_ms=None, limits=None, functions=None,
             idle = None
         loaded += 1
     if version >= 5:
+        if trace is not None:
+            trace("doing", reader.offset, "check-sum")
         expected = reader.crc_now()
         at = reader.offset
         checksum = reader.u64le()
@@ -125,6 +142,7 @@ def load_into(reader: Reader, dbs, now_ms=None, limits=None, functions=None,
     if stats is not None:
         stats["keys"] = loaded
         stats["expired_skipped"] = skipped
+        stats["expires"] = expiring
         stats["version"] = version
         stats["hash_ttl_keys"] = hash_ttl_keys
     return aux

@@ -55,7 +55,7 @@ class Reader:
     def _refill(self, n: int) -> None:
         buf = self.buf
         if self._read is None:
-            raise RdbError("Unexpected end of input", self.base + len(buf))
+            raise RdbError("Unexpected end of input", self.base + self.pos)
         if self.track_crc:
             self.crc = crc64(memoryview(buf)[self._crc_from:self.pos], self.crc)
         rest = buf[self.pos:]
@@ -72,8 +72,8 @@ class Reader:
         self.buf = b"".join(parts) if len(parts) > 1 else rest
         self.pos = 0
         self._crc_from = 0
-        if have < n:
-            raise RdbError("Unexpected EOF reading RDB file", self.base + have)
+        if have < n:                  # the offset where the short read started
+            raise RdbError("Unexpected EOF reading RDB file", self.base)
 
     def crc_now(self) -> int:
         """The CRC-64 of everything consumed so far (track_crc must be on)."""
