@@ -193,11 +193,11 @@ class Snapshotter:
     def save(self) -> bool:
         """Write the snapshot now, in the foreground (SAVE, SHUTDOWN, DEBUG RELOAD)."""
         dirty = self.engine.dirty
+        self.saves += 1
         try:
             write_file_atomically(self.path(), self._producer())
         except Exception as exc:
             log.warning("Failed saving the DB: %s", _reason(exc))
-            self.last_bgsave_ok = False
             return False
         log.info("DB saved on disk")
         self._saved(dirty)
@@ -212,7 +212,6 @@ class Snapshotter:
         self.engine.dirty -= min(dirty_before, self.engine.dirty)
         self.engine.lastsave = int(time.time())
         self.last_bgsave_ok = True
-        self.saves += 1
 
     # ---- BGSAVE ------------------------------------------------------------------------
 
@@ -221,6 +220,7 @@ class Snapshotter:
         self.last_bgsave_try = time.time()
         self.dirty_at_start = self.engine.dirty
         self.scheduled = False
+        self.saves += 1
         produce = self._producer()
         path = self.path()
 

@@ -160,14 +160,20 @@ class Persistence:
         self.loading = True
         self.loading_started = time.time()
         self.gates.set("loading", _loading_gate)
-        self._cron_paused = getattr(self.engine, "active_expire_enabled", True)
-        self.engine.active_expire_enabled = False
+        # The loader fills the databases from a worker thread: no cron meanwhile (active
+        # expiry, dict shrinking), as Redis runs none of it while loading.
+        handle = getattr(self.server, "_cron_handle", None)
+        self._cron_paused = handle is not None
+        if handle is not None:
+            handle.cancel()
 
     def end_loading(self) -> None:
         """Serve normally again."""
         self.loading = False
         self.gates.clear("loading")
-        self.engine.active_expire_enabled = self._cron_paused
+        if self._cron_paused:
+            self._cron_paused = False
+            self.server._schedule_cron()
 
     def _load_rdb_at_start(self) -> None:
         path = self.config.dbfilename

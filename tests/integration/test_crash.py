@@ -99,7 +99,8 @@ def test_kill_9_during_bgsave_leaves_old_or_new_snapshot(tmp_path):
         client.set("new", "1")
         client.execute_command("BGSAVE")
         if delay is None:           # the last time, once the child has finished
-            assert wait_until(lambda c=client: c.info("persistence")["rdb_saves"] == 1)
+            assert wait_until(lambda c=client: c.info("persistence")["rdb_bgsave_in_progress"]
+                              == 0 and c.info("persistence")["rdb_changes_since_last_save"] == 0)
         else:
             time.sleep(delay)
         child = _children(server.proc.pid)

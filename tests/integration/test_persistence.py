@@ -89,6 +89,23 @@ def test_bgsave_forks_and_reports(tmp_path):
         server.stop()
 
 
+def test_bgsave_schedule_waits_for_the_running_rewrite(tmp_path):
+    server = start(tmp_path)
+    try:
+        client = redis.Redis(port=server.port)
+        for name in ("BGSAVE", "BGREWRITEAOF"):
+            client.set_response_callback(name, lambda reply, **kw: reply)
+        client.mset({f"k{i}": i for i in range(20000)})
+        assert client.execute_command("BGREWRITEAOF") == (
+            b"Background append only file rewriting started")
+        assert client.execute_command("BGSAVE", "SCHEDULE") == b"Background saving scheduled"
+        assert wait_until(lambda: info(client)["rdb_saves"] == 1
+                          and info(client)["rdb_bgsave_in_progress"] == 0, timeout=10)
+        assert info(client)["rdb_last_bgsave_status"] == "ok"
+    finally:
+        server.stop()
+
+
 def test_save_point_triggers_bgsave(tmp_path):
     server = start(tmp_path, "--save", "1", "3")
     try:

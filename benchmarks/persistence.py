@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Persistence side by side with redis-server: SAVE and start-up load of N keys,
+throughput with the AOF on (everysec, always), and throughput while BGSAVE runs.
+
+    python benchmarks/persistence.py [--keys 1000000] [--requests 100000] [--clients 50]
+
+Each server runs in its own temporary directory. The dataset (SET key:<i> <16-byte
+value>) is sent with ``redis-cli --pipe``; SAVE is timed from the client; the load time
+is the time from process start to "Ready to accept connections" minus the same for an
+empty dataset (interpreter start-up is not loading). redis-benchmark runs SET and GET
+with -P 1 against each server in the same configuration; the ratio is ember / redis.
+During BGSAVE, redis-benchmark SET runs while the child writes the snapshot of N keys.
+Results are printed as a markdown table.
+"""
+
+import argparse
+import csv
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def ember_command() -> list:
+    """The ember-server command (installed script, else the module)."""
+    exe = shutil.which("ember-server")
+    return [exe] if exe else [sys.executable, "-m", "ember"]
+
+
+class Server:
+    """One server process in a directory; ``ready_seconds`` is its start-up time."""
+
+    def __init__(self, kind: str, directory: str, *args: str):
+        self.kind = kind
+        self.port = free_port()
+        base = ember_command() if kind == "ember" else ["redis-server"]
+        argv = base + ["--port", str(self.port), "--save", "", *args]
+        started = time.monotonic()
+        self.proc = subprocess.Popen(argv, cwd=directory, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        for line in self.proc.stdout:
+            if "Ready to accept connections" in line:
+                break
+        else:
+            raise RuntimeError(f"{kind} did not start")
+        self.ready_seconds = time.monotonic() - started
+
+    def cli(self, *args: str) -> str:
+        """redis-cli against this server."""
+        return subprocess.run(["redis-cli", "-p", str(self.port), *args], check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    def stop(self) -> None:
+        """SHUTDOWN NOSAVE and wait."""
+        try:
+            self.cli("SHUTDOWN", "NOSAVE")
+        except subprocess.CalledProcessError:
+            pass
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def populate(server: Server, keys: int) -> None:
+    """SET key:<i> <value> for i < keys, through redis-cli --pipe."""
+    chunks = []
+    for i in range(keys):
+        key = b"key:%d" % i
+        chunks.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$16\r\nvalue-0123456789\r\n"
+                      % (len(key), key))
+    subprocess.run(["redis-cli", "-p", str(server.port), "--pipe"], input=b"".join(chunks),
+                   check=True, capture_output=True)
+
+
+def benchmark(server: Server, test: str, requests: int, clients: int) -> float:
+    """requests per second of one redis-benchmark test."""
+    out = subprocess.run(["redis-benchmark", "-p", str(server.port), "-t", test, "-n",
+                          str(requests), "-c", str(clients), "-r", "100000", "--csv"],
+                         check=True, capture_output=True, text=True).stdout
+    rows = list(csv.reader(io.StringIO(out)))
+    return float(rows[1][1])
+
+
+def save_and_load(kind: str, keys: int) -> tuple:
+    """(SAVE seconds, load seconds, file size) for ``keys`` keys."""
+    directory = tempfile.mkdtemp(prefix=f"bench-{kind}-")
+    try:
+        empty = Server(kind, directory)
+        empty_ready = empty.ready_seconds
+        populate(empty, keys)
+        started = time.monotonic()
+        empty.cli("SAVE")
+        save_seconds = time.monotonic() - started
+        empty.stop()
+        size = os.path.getsize(os.path.join(directory, "dump.rdb"))
+        loaded = Server(kind, directory)
+        load_seconds = loaded.ready_seconds - empty_ready
+        assert int(loaded.cli("DBSIZE")) == keys
+        loaded.stop()
+        return save_seconds, load_seconds, size
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def aof_throughput(kind: str, fsync: str, requests: int, clients: int) -> dict:
+    """SET and GET requests/s with appendonly yes and the given appendfsync."""
+    directory = tempfile.mkdtemp(prefix=f"bench-aof-{kind}-")
+    try:
+        server = Server(kind, directory, "--appendonly", "yes", "--appendfsync", fsync)
+        result = {test: benchmark(server, test, requests, clients) for test in ("set", "get")}
+        server.stop()
+        return result
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def bgsave_throughput(kind: str, keys: int, requests: int, clients: int) -> tuple:
+    """(SET requests/s without and during a BGSAVE of ``keys`` keys)."""
+    directory = tempfile.mkdtemp(prefix=f"bench-bg-{kind}-")
+    try:
+        server = Server(kind, directory)
+        populate(server, keys)
+        quiet = benchmark(server, "set", requests, clients)
+        server.cli("BGSAVE")
+        during = benchmark(server, "set", requests, clients)
+        still = server.cli("INFO", "persistence")
+        server.stop()
+        return quiet, during, "rdb_bgsave_in_progress:1" in still
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def main(argv=None) -> int:
+    """Run every measurement and print the tables."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--keys", type=int, default=1000000)
+    ap.add_argument("--requests", type=int, default=100000)
+    ap.add_argument("--clients", type=int, default=50)
+    args = ap.parse_args(argv)
+    print(f"## SAVE and start-up load, {args.keys} keys\n")
+    print("| server | SAVE s | load s | dump.rdb bytes |\n|---|---|---|---|")
+    figures = {}
+    for kind in ("redis", "ember"):
+        figures[kind] = save_and_load(kind, args.keys)
+        save, load, size = figures[kind]
+        print(f"| {kind} | {save:.2f} | {load:.2f} | {size} |", flush=True)
+    print(f"| ember / redis | {figures['ember'][0] / figures['redis'][0]:.1f}x | "
+          f"{figures['ember'][1] / max(figures['redis'][1], 1e-3):.1f}x | |\n")
+    print("## redis-benchmark with appendonly yes (-P 1, requests/s)\n")
+    print("| appendfsync | test | redis | ember | ember/redis |\n|---|---|---|---|---|")
+    for fsync in ("everysec", "always"):
+        redis_rps = aof_throughput("redis", fsync, args.requests, args.clients)
+        ember_rps = aof_throughput("ember", fsync, args.requests, args.clients)
+        for test in ("set", "get"):
+            print(f"| {fsync} | {test.upper()} | {redis_rps[test]:.0f} | "
+                  f"{ember_rps[test]:.0f} | {ember_rps[test] / redis_rps[test]:.2f} |",
+                  flush=True)
+    print(f"\n## SET throughput while BGSAVE of {args.keys} keys runs (requests/s)\n")
+    print("| server | no BGSAVE | during BGSAVE | ratio | child still running at end |")
+    print("|---|---|---|---|---|")
+    for kind in ("redis", "ember"):
+        quiet, during, running = bgsave_throughput(kind, args.keys, args.requests,
+                                                   args.clients)
+        print(f"| {kind} | {quiet:.0f} | {during:.0f} | {during / quiet:.2f} | {running} |",
+              flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
