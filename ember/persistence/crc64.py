@@ -4,7 +4,7 @@ Parameters (Redis's ``crc64(0, data, len)``): polynomial 0xad93d23594c935a9, ref
 input and output, initial value 0, no final xor; ``crc64(b"123456789")`` is
 0xe9c6d914c4b8d9ca. The fast path is the ``anycrc`` package (a C implementation, model
 "CRC64-REDIS", ~2 GB/s); without it a table-driven pure-Python version is used (about
-5 MB/s: correct, but a large RDB then spends most of its time here).
+10 MB/s: correct, but a large RDB then spends most of its time here).
 """
 
 _POLY_REFLECTED = 0x95AC9329AC4BC9B5      # 0xad93d23594c935a9 bit-reversed
