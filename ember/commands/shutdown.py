@@ -1,7 +1,7 @@
 """SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: stop the server.
 
 On success nothing is replied: the connection closes as the server exits (exit code 0).
-Saving is not implemented yet; when it is, persistence installs
+Persistence (ember/server/persistence_wiring.py) installs
 ``engine.hooks["shutdown_save"]``, a callable that writes the final snapshot and returns
 True on success. SHUTDOWN calls it when SAVE is given, or when neither SAVE nor NOSAVE is
 given and ``save`` points are configured; a failed save refuses the shutdown unless FORCE
@@ -71,5 +71,6 @@ def shutdown(ctx, argv):
         raise ReplyError(SHUTDOWN_FAILED)
     ctx.reply_mode = "off"
     ctx.close_after_reply = True
+    engine.hooks["final_save_done"] = True    # persistence must not save again on the way out
     server.request_shutdown("User requested shutdown...")
     return None

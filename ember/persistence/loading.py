@@ -51,6 +51,13 @@ class LoadStats:
     def __init__(self):
         self.keys_loaded = 0
         self.keys_expired = 0
+        self.total_bytes = 0        # while loading: the file sizes, and how far it got
+        self.loaded_bytes = 0
+
+    def begin(self, total_bytes: int) -> None:
+        """A new load starts (INFO's loading_* fields follow it)."""
+        self.keys_loaded = self.keys_expired = self.loaded_bytes = 0
+        self.total_bytes = total_bytes
 
 
 # ---- RDB -----------------------------------------------------------------------------
@@ -66,7 +73,13 @@ def load_rdb_file(engine, path: str, dbs: list, stats: LoadStats = None) -> dict
     counts = {}
     try:
         with open(path, "rb") as handle:
-            aux = load_rdb(handle.read, dbs, now_ms=engine.now(), limits=engine.config,
+            read = handle.read
+            if stats is not None:
+                def read(size, _read=handle.read):
+                    chunk = _read(size)
+                    stats.loaded_bytes += len(chunk)
+                    return chunk
+            aux = load_rdb(read, dbs, now_ms=engine.now(), limits=engine.config,
                            functions=functions, stats=counts)
     except RdbError as exc:
         raise LoadError(
@@ -141,8 +154,12 @@ def load_aof(engine, directory: str, manifest, truncated_ok: bool,
     def run(argv):
         execute(client, argv)
 
-    def progress(_offset):
+    done = 0
+
+    def progress(offset):
         engine.tick()
+        if stats is not None:
+            stats.loaded_bytes = done + offset
     total = 0
     for number, info in enumerate(files):
         last = number == len(files) - 1
@@ -175,7 +192,21 @@ def load_aof(engine, directory: str, manifest, truncated_ok: bool,
                             % (exc.name.decode("utf-8", "replace"), info.name)) from None
         except aof_load.AofTruncated as exc:
             _truncated(path, info.name, exc, last, truncated_ok)
+        done += len(data)
+        if stats is not None:
+            stats.loaded_bytes = done
         log.info("DB loaded from %s aof file %s", kind, info.name)
+    return total
+
+
+def aof_size(directory: str, manifest) -> int:
+    """Total bytes of the files a manifest lists (INFO loading_total_bytes)."""
+    total = 0
+    for info in manifest.files():
+        try:
+            total += os.path.getsize(os.path.join(directory, info.name))
+        except OSError:
+            pass
     return total
 
 

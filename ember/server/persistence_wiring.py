@@ -180,6 +180,7 @@ class Persistence:
         if not os.path.exists(path):
             return
         started = time.monotonic()
+        self.load_stats.begin(os.path.getsize(path))
         loading.load_rdb_file(self.engine, path, self.engine.dbs, self.load_stats)
         log.info("DB loaded from disk: %.3f seconds", time.monotonic() - started)
 
@@ -189,6 +190,7 @@ class Persistence:
         if manifest is None:
             return Manifest()
         started = time.monotonic()
+        self.load_stats.begin(loading.aof_size(directory, manifest))
         loading.load_aof(self.engine, directory, manifest, self.config.aof_load_truncated,
                          self.load_stats)
         log.info("DB loaded from append only file: %.3f seconds", time.monotonic() - started)
@@ -300,8 +302,12 @@ class Persistence:
         if self.aof is not None:
             log.info("Calling fsync() on the AOF file.")
             self.aof.close()
-        if (not self.shutdown_saved and self.config.save and not self.loading
-                and self.server.stopped is not None and not self.server.stopped.is_set()):
+        if self.engine.hooks.pop("final_save_done", False) or self.shutdown_saved:
+            return                                  # SHUTDOWN [NO]SAVE decided already
+        mode = self.config.shutdown_on_sigterm      # a signal: shutdown-on-sigterm says
+        if self.loading or "nosave" in mode:
+            return
+        if "save" in mode or self.config.save:
             log.info("Saving the final RDB snapshot before exiting.")
             self.snapshots.save()
 
@@ -352,8 +358,6 @@ class Persistence:
     def info_fields(self, engine) -> list:
         """INFO persistence: loading, RDB and AOF fields with live values."""
         fields = [("loading", int(self.loading))]
-        if self.loading:
-            fields += [("loading_start_time", int(self.loading_started))]
         fields += self.snapshots.info_fields()
         fields += [("rdb_last_load_keys_expired", self.load_stats.keys_expired),
                    ("rdb_last_load_keys_loaded", self.load_stats.keys_loaded)]
@@ -362,8 +366,23 @@ class Persistence:
             fields += self.aof.info_tail()
         else:
             fields += [("aof_enabled", 0),
-                       ("aof_rewrite_in_progress", int(self.children.kind == "aof"))]
+                       ("aof_rewrite_in_progress", int(self.children.kind == "aof")),
+                       ("aof_rewrite_scheduled", int(getattr(self, "_rewrite_scheduled",
+                                                             False)))]
+        if self.loading:
+            fields += self._loading_fields()
         return fields
+
+    def _loading_fields(self) -> list:
+        stats = self.load_stats
+        total, done = stats.total_bytes, stats.loaded_bytes
+        elapsed = time.time() - self.loading_started
+        perc = done * 100.0 / total if total else 0.0
+        eta = int((total - done) / (done / elapsed)) if done and elapsed > 0 else 1
+        return [("loading_start_time", int(self.loading_started)),
+                ("loading_total_bytes", total), ("loading_rdb_used_mem", 0),
+                ("loading_loaded_bytes", done), ("loading_loaded_perc", "%.2f" % perc),
+                ("loading_eta_seconds", eta)]
 
 
 def _refuse_writes(message: str):

@@ -168,6 +168,31 @@ def test_shutdown_save_writes_the_snapshot(tmp_path):
         server.stop()
 
 
+def test_sigterm_saves_when_save_points_are_set(tmp_path):
+    server = start(tmp_path, "--save", "3600", "1")
+    redis.Redis(port=server.port).set("kept", "by-sigterm")
+    server.stop()                                   # SIGTERM
+    assert server.proc.returncode == 0
+    assert "Saving the final RDB snapshot before exiting." in server.log
+    server = start(tmp_path)
+    try:
+        assert redis.Redis(port=server.port).get("kept") == b"by-sigterm"
+    finally:
+        server.stop()
+
+
+def test_shutdown_nosave_does_not_save(tmp_path):
+    server = start(tmp_path, "--save", "3600", "1")
+    client = redis.Redis(port=server.port)
+    client.set("lost", "1")
+    try:
+        client.shutdown(nosave=True)
+    except redis.ConnectionError:
+        pass
+    server.proc.wait(10)
+    assert not (tmp_path / "dump.rdb").exists()
+
+
 def test_temp_files_are_removed_at_start(tmp_path):
     (tmp_path / "temp-12345.rdb").write_bytes(b"REDIS0010 torn")
     (tmp_path / "temp-rewriteaof-bg-777.aof").write_bytes(b"x")
@@ -218,8 +243,13 @@ def test_clients_get_loading_while_the_dataset_loads(tmp_path):
         reply = b""
         while b"loading:" not in reply:
             reply += sock.recv(65536)
+        while not reply.endswith(b"\r\n\r\n"):
+            reply += sock.recv(65536)
         assert reply.startswith(b"-LOADING Redis is loading the dataset in memory\r\n")
         assert b"loading:1" in reply
+        total = (tmp_path / "dump.rdb").stat().st_size
+        assert b"loading_total_bytes:%d\r\n" % total in reply
+        assert b"loading_loaded_perc:" in reply
         sock.close()
         client = redis.Redis(port=port)
         assert wait_until(lambda: _dbsize(client) == 300000, timeout=60)
