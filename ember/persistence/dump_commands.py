@@ -36,7 +36,7 @@ def dump(ctx, argv):
     value = ctx.db.lookup(argv[1])
     if value is None:
         return None
-    return dump_payload(value)
+    return dump_payload(value, ctx.engine.time.ms)
 
 
 @command("restore", arity=-4, flags="write denyoom", keys=(1, 1, 1), group="generic",
@@ -191,7 +191,7 @@ def migrate(ctx, argv):
             if ttl < 0:
                 continue
             ttl = max(ttl, 1)
-        batch.append((key, ttl, dump_payload(value)))
+        batch.append((key, ttl, dump_payload(value, now)))
     accepted = migrate_link.transfer(ctx.engine, argv[1], argv[2], dbid, timeout / 1000.0,
                                      batch, replace, username, password)
     # accepted: the keys the target acknowledged; an error reply is raised after the

@@ -127,7 +127,7 @@ def load_into(reader: Reader, dbs, now_ms=None, limits=None, functions=None,
         if type(value) is HashValue and value.ttls and hash_ttl_keys is not None:
             hash_ttl_keys.append((db.id, key))
         if idle is not None:
-            db.access[key] = max(0, (now_ms or 0) // 1000 - idle)
+            db.access[key] = db.time.s - idle
             idle = None
         loaded += 1
     if version >= 5:

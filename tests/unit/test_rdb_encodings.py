@@ -173,3 +173,96 @@ def test_bad_blobs_give_bad_data_format():
             restore_payload(payload(rdb_type, encode_string(blob)))
     with pytest.raises(BlobError):
         zipmap_pairs(b"\x01\x05ab\xff")
+
+
+# ---- whole files of newer versions, built by hand ---------------------------------------
+
+def rdb_file(version: int, body: bytes, checksum: bool = True) -> bytes:
+    data = b"REDIS%04d" % version + body + b"\xff"
+    return data + (crc64(data) if checksum else 0).to_bytes(8, "little")
+
+
+def aux(name: bytes, value: bytes) -> bytes:
+    return b"\xfa" + encode_string(name) + encode_string(value)
+
+
+def test_version_12_file_with_slot_info_functions_and_new_types():
+    import io
+
+    from ember.persistence.rdb import load_rdb
+    from tests.unit.harness import Harness
+    code = b"#!lua name=lib\nredis.register_function('f', function() return 2 end)"
+    low = 4_000_000_000_000
+    body = (aux(b"redis-ver", b"7.4.1") + b"\xf5" + encode_string(code)
+            + b"\xfe\x00\xfb\x03\x00"
+            + b"\xf4\x00\x03\x00"                                 # SLOT_INFO slot 0
+            + bytes((F.TYPE_SET_LISTPACK,)) + encode_string(b"s")
+            + encode_string(listpack_encode([b"a", 1]))
+            + b"\xf8\x0a"                                         # IDLE 10 s
+            + bytes((F.TYPE_HASH_LISTPACK_EX,)) + encode_string(b"h")
+            + low.to_bytes(8, "little")
+            + encode_string(listpack_encode([b"f", b"v", low, b"g", b"w", 0]))
+            + b"\xf9\x05"                                         # FREQ 5
+            + bytes((F.TYPE_ZSET_LISTPACK,)) + encode_string(b"z")
+            + encode_string(listpack_encode([b"m", b"2"])))
+    h = Harness()
+    codes = []
+    fields = load_rdb(io.BytesIO(rdb_file(12, body)).read, h.engine.dbs, functions=codes)
+    assert fields == {"redis-ver": b"7.4.1"} and codes == [code]
+    assert h("OBJECT", "IDLETIME", "h") == 10           # before anything touches it
+    assert h("SMEMBERS", "s") == [b"a", b"1"]
+    assert h("OBJECT", "ENCODING", "s") == b"listpack"
+    assert h("HPEXPIRETIME", "h", "FIELDS", "2", "f", "g") == [low, -1]
+    assert h("ZSCORE", "z", "m") == 2.0
+
+
+def test_module_aux_and_module_types_are_refused_clearly():
+    import io
+
+    from ember.persistence.rdb import load_rdb
+    from ember.storage.keyspace import Database
+    dbs = [Database(0, lambda: 0)]
+    module_aux = b"\xf7\x81" + (1234).to_bytes(8, "big") + b"\x02\x05"
+    with pytest.raises(RdbError, match="AUX module data") as info:
+        load_rdb(io.BytesIO(rdb_file(10, module_aux)).read, dbs)
+    assert info.value.offset == 9
+    module_key = b"\xfe\x00\x07\x01k\x81" + (1234).to_bytes(8, "big")
+    with pytest.raises(RdbError, match="Module data types are not supported"):
+        load_rdb(io.BytesIO(rdb_file(10, module_key)).read, dbs)
+    with pytest.raises(RdbError, match="Can't handle RDB format version 13"):
+        load_rdb(io.BytesIO(rdb_file(13, b"")).read, dbs)
+    with pytest.raises(RdbError, match="Wrong signature"):
+        load_rdb(io.BytesIO(b"REDIX0010\xff" + bytes(8)).read, dbs)
+
+
+def test_old_versions_expiretime_seconds_and_zset_v1():
+    import io
+
+    from ember.persistence.rdb import load_rdb
+    from ember.storage.keyspace import Database
+    body = (b"\xfe\x00" + b"\xfd" + (2_000_000_000).to_bytes(4, "little")
+            + b"\x00" + encode_string(b"k") + encode_string(b"v")
+            + bytes((F.TYPE_ZSET,)) + encode_string(b"z") + b"\x02"
+            + encode_string(b"a") + b"\x031.5" + encode_string(b"b") + b"\xfe")
+    dbs = [Database(0, lambda: 0)]
+    load_rdb(io.BytesIO(b"REDIS0003" + body + b"\xff").read, dbs)   # v3: no checksum
+    assert dbs[0].expires == {b"k": 2_000_000_000_000}
+    assert dbs[0].data[b"z"].scores == {b"a": 1.5, b"b": float("inf")}
+
+
+def test_mutated_strings_and_bytearrays_are_written():
+    import io
+
+    from ember.persistence.rdb import load_rdb, write_rdb
+    from tests.unit.harness import Harness
+    h = Harness()
+    h("SET", "k", "12")
+    h("APPEND", "k", "34")                    # a bytearray now, and an integer text
+    h("SET", "r", "x")
+    h("SETRANGE", "r", "30", "y")
+    assert type(h.db.data[b"k"]) is bytearray
+    out = io.BytesIO()
+    write_rdb(out.write, h.engine.dbs)
+    other = Harness()
+    load_rdb(io.BytesIO(out.getvalue()).read, other.engine.dbs)
+    assert other("GET", "k") == b"1234" and other("GET", "r") == b"x" + bytes(29) + b"y"
