@@ -38,7 +38,11 @@ def load_rdb(read, dbs, now_ms=None, limits=None, functions=None, stats=None,
     and return its AUX fields (str -> bytes). Keys whose deadline is before ``now_ms``
     are skipped when it is given. ``limits`` (e.g. the server's Config) picks the
     encodings of the loaded values; ``functions`` (a list) receives function library
-    codes. Raises :class:`RdbError` on truncation, corruption or unsupported data."""
+    codes. Raises :class:`RdbError` on truncation, corruption or unsupported data.
+
+    ``read`` is called for ~1 MB at a time, so the input may be read past the RDB's end
+    (an AOF with an RDB preamble): ``stats["bytes"]`` says where the RDB ended, or use
+    ``rdb_load.load_into(Reader(data=...), ...)`` and ``reader.offset``."""
     reader = Reader(read, track_crc=True)
     return load_into(reader, dbs, now_ms, limits, functions, stats, trace)
 

@@ -144,5 +144,6 @@ def load_into(reader: Reader, dbs, now_ms=None, limits=None, functions=None,
         stats["expired_skipped"] = skipped
         stats["expires"] = expiring
         stats["version"] = version
+        stats["bytes"] = reader.offset        # where the RDB ended (an AOF tail follows)
         stats["hash_ttl_keys"] = hash_ttl_keys
     return aux
