@@ -145,13 +145,64 @@ def bgsave_throughput(kind: str, keys: int, requests: int, clients: int) -> tupl
         shutil.rmtree(directory, ignore_errors=True)
 
 
+def micro(number: int = 300000) -> None:
+    """In-process cost per command of Engine.execute with the AOF off and on (the AOF's
+    propagator appends the encoded command to its buffer, not flushed during the run)."""
+    import timeit
+
+    sys.path.insert(0, ROOT)
+    from ember.commands import load_all
+    from ember.commands.engine import Engine
+    from ember.persistence.aof import AppendOnlyFile
+    from ember.persistence.aof_manifest import Manifest
+    from ember.persistence.snapshot import ChildRunner
+    from ember.server.config import Config
+
+    load_all()
+    engine = Engine(Config())
+    client = engine.new_client()
+    engine.execute(client, [b"SET", b"k", b"v"])
+    commands = ([b"GET", b"k"], [b"SET", b"k", b"v"], [b"INCR", b"n"])
+
+    def measure() -> dict:
+        return {argv[0].decode(): min(timeit.repeat(
+            lambda argv=argv: engine.execute(client, argv), number=number, repeat=5))
+            / number * 1e9 for argv in commands}
+    off = measure()
+    directory = tempfile.mkdtemp(prefix="bench-micro-")
+    cwd = os.getcwd()
+    os.chdir(directory)
+    try:
+        aof = AppendOnlyFile(engine.config, "appendonlydir", Manifest(), ChildRunner(),
+                             lambda write: None)
+        aof.open()
+        engine.propagators.append(aof.propagate)
+        on = measure()
+        aof.buf.clear()
+        alone = min(timeit.repeat(lambda: (aof.propagate(0, [b"SET", b"k", b"v"]),
+                                           aof.buf.clear()), number=number, repeat=5))
+        aof.close()
+    finally:
+        os.chdir(cwd)
+        shutil.rmtree(directory, ignore_errors=True)
+    print("| command | AOF off ns | AOF on ns |\n|---|---|---|")
+    for name in off:
+        print(f"| {name} | {off[name]:.0f} | {on[name]:.0f} |")
+    print(f"\nAppendOnlyFile.propagate alone (encode + append): {alone / number * 1e9:.0f} ns")
+
+
 def main(argv=None) -> int:
     """Run every measurement and print the tables."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--keys", type=int, default=1000000)
     ap.add_argument("--requests", type=int, default=100000)
     ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--micro", action="store_true",
+                    help="only the in-process per-command cost, AOF off vs on")
     args = ap.parse_args(argv)
+    if args.micro:
+        micro()
+        return 0
     print(f"## SAVE and start-up load, {args.keys} keys\n")
     print("| server | SAVE s | load s | dump.rdb bytes |\n|---|---|---|---|")
     figures = {}
