@@ -90,3 +90,26 @@ def test_restore_replace_over_other_types(compat):
     compat.check("RESTORE", "s", "0", payload, "REPLACE")
     compat.check("LRANGE", "s", "0", "-1")
     compat.check("TYPE", "s")
+
+
+def test_ember_payloads_pass_redis_deep_sanitization():
+    """redis-server with sanitize-dump-payload yes validates every listpack, entry count
+    and stream lp-count of what ember dumps."""
+    from ember.persistence.rdb import dump_payload
+    from tests.servers import start_redis
+    from tests.unit.harness import Harness
+    h = Harness()
+    populate(h)
+    h("XADD", "s2", "1-1", "a", "1")
+    h("XADD", "s2", "2-1", "b", "2", "c", "3")
+    h("XDEL", "s2", "1-1")
+    server = start_redis("--sanitize-dump-payload", "yes")
+    try:
+        from tests.rawclient import RawClient
+        client = RawClient(server.port)
+        for key, value in h.db.data.items():
+            assert client.call("RESTORE", key, 0, dump_payload(value)) == "OK", key
+        assert client.call("DBSIZE") == len(h.db.data)
+        client.close()
+    finally:
+        server.stop()
