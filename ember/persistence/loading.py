@@ -148,8 +148,8 @@ def load_aof(engine, directory: str, manifest, truncated_ok: bool,
     number of commands replayed. A torn tail of the last file is cut off when
     ``truncated_ok`` (aof-load-truncated), otherwise, and anywhere else, LoadError."""
     files = manifest.files()
-    client = aof_client(engine)
     execute = engine.execute
+    client = None
 
     def run(argv):
         execute(client, argv)
@@ -167,16 +167,16 @@ def load_aof(engine, directory: str, manifest, truncated_ok: bool,
         try:
             with open(path, "rb") as handle:
                 data = handle.read()
-        except FileNotFoundError:
-            if info.type == "i" or not last:
-                raise LoadError("The AOF file %s doesn't exist" % info.name) from None
-            continue
-        except OSError as exc:
+        except OSError as exc:          # a file the manifest lists must exist
+            if isinstance(exc, FileNotFoundError):
+                raise LoadError("Unable to obtain the AOF file %s length. stat: %s"
+                                % (info.name, exc.strerror)) from None
             raise LoadError("Fatal error: can't open the append log file %s for reading: %s"
                             % (info.name, exc.strerror)) from None
         if not data:
             continue
         kind = "base" if info.type == "b" else "incr"
+        client = aof_client(engine)         # a fresh fake client (db 0) per file
         pos = 0
         if aof_load.has_rdb_preamble(data):
             pos = _load_preamble(engine, data, info.name, stats)

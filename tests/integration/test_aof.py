@@ -188,6 +188,14 @@ def test_corruption_in_the_middle_refuses_to_start(tmp_path):
     assert check.returncode == 1 and "is not valid" in check.stdout
 
 
+def test_a_file_missing_from_the_manifest_refuses_to_start(tmp_path):
+    _write_some(tmp_path)
+    incr_file(tmp_path).unlink()
+    result = run_fail(tmp_path)
+    assert result.returncode == 1 and READY_MARK not in result.stdout
+    assert "Unable to obtain the AOF file appendonly.aof.1.incr.aof length" in result.stdout
+
+
 def test_bad_manifest_refuses_to_start(tmp_path):
     _write_some(tmp_path)
     (aof_dir(tmp_path) / MANIFEST).write_bytes(b"file x seq 1 type z\n")
