@@ -118,10 +118,13 @@ def save_and_load(kind: str, keys: int) -> tuple:
 
 
 def aof_throughput(kind: str, fsync: str, requests: int, clients: int) -> dict:
-    """SET and GET requests/s with appendonly yes and the given appendfsync."""
+    """SET and GET requests/s with appendonly yes and the given appendfsync (``off``:
+    appendonly no, the baseline)."""
     directory = tempfile.mkdtemp(prefix=f"bench-aof-{kind}-")
+    args = (["--appendonly", "no"] if fsync == "off" else
+            ["--appendonly", "yes", "--appendfsync", fsync])
     try:
-        server = Server(kind, directory, "--appendonly", "yes", "--appendfsync", fsync)
+        server = Server(kind, directory, *args)
         result = {test: benchmark(server, test, requests, clients) for test in ("set", "get")}
         server.stop()
         return result
@@ -212,9 +215,9 @@ def main(argv=None) -> int:
         print(f"| {kind} | {save:.2f} | {load:.2f} | {size} |", flush=True)
     print(f"| ember / redis | {figures['ember'][0] / figures['redis'][0]:.1f}x | "
           f"{figures['ember'][1] / max(figures['redis'][1], 1e-3):.1f}x | |\n")
-    print("## redis-benchmark with appendonly yes (-P 1, requests/s)\n")
+    print("## redis-benchmark with appendonly yes (-P 1, requests/s; off = appendonly no)\n")
     print("| appendfsync | test | redis | ember | ember/redis |\n|---|---|---|---|---|")
-    for fsync in ("everysec", "always"):
+    for fsync in ("off", "everysec", "always"):
         redis_rps = aof_throughput("redis", fsync, args.requests, args.clients)
         ember_rps = aof_throughput("ember", fsync, args.requests, args.clients)
         for test in ("set", "get"):
