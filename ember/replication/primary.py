@@ -75,6 +75,7 @@ class Primary:
         self.stats = engine.stats
         # REPLCONF settings (listening-port, capa ...) sent before SYNC/PSYNC, by client id.
         self.settings = {}
+        self._out = []                      # stream bytes not yet written to replicas
 
     # ---- the stream ------------------------------------------------------------------
 
@@ -90,8 +91,30 @@ class Primary:
         self.feed(data)
 
     def feed(self, data: bytes) -> None:
-        """Bytes of the stream (own writes, or a primary's stream we relay)."""
+        """Bytes of the stream (own writes, or a primary's stream we relay).
+
+        The offset and the backlog move at once; the replicas get the bytes of a whole
+        event-loop iteration in one write (Redis writes to replicas in beforeSleep too).
+        """
         self.backlog.feed(data)
+        if self.replicas:
+            out = self._out
+            if not out:
+                defer = self.engine.hooks.get("defer")
+                if defer is None:
+                    out.append(data)
+                    self.flush()
+                    return
+                defer(self.flush)
+            out.append(data)
+
+    def flush(self) -> None:
+        """Send the stream bytes queued this iteration to every replica."""
+        out = self._out
+        if not out:
+            return
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
         for peer in self.replicas:
             peer.write(data)
 
@@ -108,6 +131,7 @@ class Primary:
     def attach(self, client, psync: bool, replid: str = None, offset: int = -1):
         """A client asked to replicate (SYNC, PSYNC): answer with +CONTINUE and the
         backlog, or queue a full sync. Returns the peer."""
+        self.flush()        # queued bytes belong to the replicas attached before this one
         peer = self._peer_of(client)
         if peer is None:
             peer = ReplicaPeer(client, psync)
@@ -159,6 +183,7 @@ class Primary:
     def snapshot_started(self, peers: list) -> dict:
         """The RDB of this instant is being made for ``peers``: tell them +FULLRESYNC and
         hold the stream that follows. Returns the RDB's replication AUX fields."""
+        self.flush()        # what is queued is already in the snapshot
         backlog = self.backlog
         for peer in peers:
             if peer.psync:
@@ -191,6 +216,7 @@ class Primary:
         self._online(peer)
 
     def _online(self, peer) -> None:
+        self.flush()
         peer.await_ack = False
         pending, peer.pending = peer.pending, []
         peer.state = ONLINE

@@ -20,7 +20,7 @@ import logging
 import time
 
 from ember.protocol.parser import RequestParser
-from ember.replication.stream import encode_command
+from ember.replication.stream import command_length, encode_command
 
 log = logging.getLogger("ember")
 
@@ -56,6 +56,8 @@ class ReplicaLink:
         self.partial_syncs = 0
         self.read_offset = 0        # slave_read_repl_offset
         self.failover = False       # PSYNC ... FAILOVER: we are the demoted primary
+        self.tail = b""             # received bytes of a command not complete yet
+        self.chunk_pos = 0          # bytes of the current batch applied so far
 
     # ---- connection events ---------------------------------------------------------------
 
@@ -283,6 +285,7 @@ class ReplicaLink:
     def _go_online(self) -> None:
         self.state = CONNECTED
         self.parser = RequestParser(self.config.proto_max_bulk_len)
+        self.tail = b""
         client = self.master_client = self.engine.new_client(addr="%s:%d" % (
             self.host, self.port))
         client.flags.add("master")
@@ -291,37 +294,57 @@ class ReplicaLink:
         self.manager.link_state_changed()
 
     def _apply(self, data: bytes) -> None:
-        """Run the primary's commands and relay their bytes (offset = bytes applied)."""
+        """Run the primary's commands and relay their bytes (offset = bytes applied).
+
+        The bytes of the complete commands are relayed as received (to our backlog and
+        sub-replicas, after the commands ran); each command's length in canonical RESP
+        gives the offset reached before it, which REPLCONF GETACK reports.
+        """
         self.read_offset += len(data)
         commands = self.parser.feed(data)
         if self.parser.error is not None:
             self._fail("Protocol error from MASTER: %s" % self.parser.error)
             return
+        raw = self.tail + data if self.tail else data
         if not commands:
+            self.tail = raw
             return
         engine = self.engine
         client = self.master_client
-        primary = self.manager.primary
+        execute = engine.execute
         clock = engine.time
         engine.tick()
         now = clock.ms
-        for argv in commands:
-            # The primary decides what expired: while its commands run no key is seen as
-            # expired (Redis: expireIfNeeded returns "alive" for the master client).
-            clock.ms = 0
-            try:
-                engine.execute(client, argv)
-            finally:
-                clock.ms = now
-            primary.feed(encode_command(argv))
-            if self.state != CONNECTED:     # a command dropped the link (REPLICAOF ...)
-                return
+        applied = 0
+        # The primary decides what expired: while its commands run no key is seen as
+        # expired (Redis: expireIfNeeded answers "alive" for the master client).
+        clock.ms = 0
+        try:
+            for argv in commands:
+                self.chunk_pos = applied
+                execute(client, argv)
+                applied += command_length(argv)
+                if self.state != CONNECTED:     # a command dropped the link
+                    return
+        finally:
+            clock.ms = now
+            self.chunk_pos = 0
+        if applied == len(raw):
+            self.tail = b""
+            self.manager.primary.feed(raw)
+        else:
+            self.tail = raw[applied:]
+            self.manager.primary.feed(raw[:applied])
+
+    def acked_offset(self) -> int:
+        """The offset processed so far (inside a batch: up to the running command)."""
+        return self.manager.backlog.offset + self.chunk_pos
 
     def send_ack(self) -> None:
         """REPLCONF ACK <offset>: what we processed (every second, and on GETACK)."""
         if self.state == CONNECTED and self.send is not None:
             self.send(encode_command([b"REPLCONF", b"ACK",
-                                      str(self.manager.backlog.offset).encode()]))
+                                      str(self.acked_offset()).encode()]))
 
     # ---- introspection -------------------------------------------------------------------
 

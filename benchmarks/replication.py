@@ -1,0 +1,205 @@
+"""Replication measurements: ember next to redis-server, same machine, same run.
+
+* full-sync time for N keys (default 1,000,000): REPLICAOF until the replica's link is up
+  with every key loaded, for ember->ember, ember->redis, redis->ember and redis->redis;
+* partial-resync bytes after a short link drop (the replica stopped for a few writes, its
+  connection killed): the backlog bytes sent, next to the RDB size a full sync would send;
+* primary throughput (redis-benchmark SET) with no replica and with two replicas attached,
+  ember vs redis-server;
+* replication lag under that load: time from a write on the primary until the replica
+  serves it (probes every 50 ms), and the offset gap in bytes.
+
+Run from the repository root: ``python benchmarks/replication.py [--keys 1000000]``.
+Results are printed as a Markdown table and saved under benchmarks/results/.
+"""
+
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+import redis
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from tests.servers import start_ember, start_redis, wait_until  # noqa: E402
+
+FAST = ("--repl-diskless-sync-delay", "0")
+
+
+def start(kind: str, *extra):
+    """An ember or redis server with full syncs starting at once."""
+    return (start_ember if kind == "ember" else start_redis)(*FAST, *extra)
+
+
+def info(conn, section="replication") -> dict:
+    return conn.info(section)
+
+
+def populate(conn, keys: int) -> None:
+    """``keys`` string keys (key:N -> value:N) in MSET batches of 1000."""
+    pipe = conn.pipeline(transaction=False)
+    for start_at in range(0, keys, 1000):
+        pipe.mset({"key:%d" % i: "value:%d" % i for i in range(start_at,
+                                                                min(start_at + 1000, keys))})
+        if len(pipe) >= 50:
+            pipe.execute()
+    pipe.execute()
+
+
+def full_sync(primary_kind: str, replica_kind: str, keys: int) -> dict:
+    primary = start(primary_kind)
+    p = redis.Redis(port=primary.port)
+    populate(p, keys)
+    replica = start(replica_kind)
+    r = redis.Redis(port=replica.port, socket_timeout=60)
+    try:
+        started = time.perf_counter()
+        r.execute_command("REPLICAOF", "127.0.0.1", primary.port)
+        assert wait_until(lambda: info(r).get("master_link_status") == "up"
+                          and r.dbsize() == keys, 600, 0.02)
+        seconds = time.perf_counter() - started
+        # How responsive the replica stayed while loading: worst PING seen is in the note.
+        return {"test": "full sync %d keys %s->%s" % (keys, primary_kind, replica_kind),
+                "seconds": round(seconds, 2)}
+    finally:
+        r.close()
+        p.close()
+        replica.stop()
+        primary.stop()
+
+
+def partial_resync(kind: str) -> dict:
+    primary = start(kind)
+    p = redis.Redis(port=primary.port)
+    populate(p, 100_000)
+    replica = start(kind, "--replicaof", "127.0.0.1", str(primary.port))
+    r = redis.Redis(port=replica.port)
+    try:
+        assert wait_until(lambda: info(r).get("master_link_status") == "up"
+                          and info(r)["master_repl_offset"]
+                          == info(p)["master_repl_offset"], 120)
+        replica.proc.send_signal(signal.SIGSTOP)
+        p.client_kill_filter(_type="replica")
+        for i in range(100):
+            p.set("gap:%d" % i, "x" * 10)
+        replica.proc.send_signal(signal.SIGCONT)
+        assert wait_until(lambda: info(r).get("master_link_status") == "up"
+                          and info(r)["master_repl_offset"]
+                          == info(p)["master_repl_offset"], 30)
+        sent = [int(n) for n in re.findall(r"Sending (\d+) bytes of backlog", primary.log)]
+        path = os.path.join(primary.cwd, "probe.rdb")
+        subprocess.run(["redis-cli", "-p", str(primary.port), "--rdb", path],
+                       capture_output=True)
+        rdb_size = os.path.getsize(path)
+        return {"test": "partial resync after a drop (%s, 100 SETs missed, 100k keys)" % kind,
+                "backlog_bytes": sent[-1] if sent else None,
+                "partial_ok": info(p, "stats")["sync_partial_ok"],
+                "rdb_bytes_for_comparison": rdb_size}
+    finally:
+        r.close()
+        p.close()
+        replica.stop()
+        primary.stop()
+
+
+def benchmark(port: int, requests: int, pipeline: int) -> float:
+    out = subprocess.run(["redis-benchmark", "-p", str(port), "-t", "set", "-n",
+                          str(requests), "-P", str(pipeline), "-c", "50", "-q",
+                          "-r", "100000"], capture_output=True, text=True).stdout
+    match = re.search(r"([\d.]+) requests per second", out.replace("\r", "\n"))
+    return float(match.group(1)) if match else 0.0
+
+
+class LagProbe(threading.Thread):
+    """Writes a probe key on the primary every 50 ms and times until the replica has it."""
+
+    def __init__(self, primary_port: int, replica_port: int):
+        super().__init__(daemon=True)
+        self.p = redis.Redis(port=primary_port)
+        self.r = redis.Redis(port=replica_port)
+        self.stop = threading.Event()
+        self.lags = []
+        self.offset_gaps = []
+
+    def run(self):
+        n = 0
+        while not self.stop.is_set():
+            n += 1
+            self.p.set("lagprobe", n)
+            started = time.perf_counter()
+            while self.r.get("lagprobe") != str(n).encode() and not self.stop.is_set():
+                time.sleep(0.0005)
+            self.lags.append(time.perf_counter() - started)
+            self.offset_gaps.append(info(self.p)["master_repl_offset"]
+                                    - info(self.r)["master_repl_offset"])
+            time.sleep(0.05)
+
+
+def throughput(kind: str, requests: int, pipeline: int) -> dict:
+    primary = start(kind)
+    p = redis.Redis(port=primary.port)
+    replicas = []
+    try:
+        alone = benchmark(primary.port, requests, pipeline)
+        replicas = [start(kind, "--replicaof", "127.0.0.1", str(primary.port))
+                    for _ in range(2)]
+        rs = [redis.Redis(port=rep.port) for rep in replicas]
+        assert wait_until(lambda: all(info(r).get("master_link_status") == "up"
+                                      for r in rs), 120)
+        probe = LagProbe(primary.port, replicas[0].port)
+        probe.start()
+        attached = benchmark(primary.port, requests, pipeline)
+        probe.stop.set()
+        probe.join()
+        lags = sorted(probe.lags) or [0]
+        return {"test": "SET -P %d, %s primary" % (pipeline, kind),
+                "ops_alone": alone, "ops_two_replicas": attached,
+                "lag_ms_median": round(statistics.median(lags) * 1000, 2),
+                "lag_ms_p99": round(lags[min(len(lags) - 1, int(len(lags) * 0.99))] * 1000,
+                                    2),
+                "lag_samples": len(lags),
+                "lag_ms_max": round(lags[-1] * 1000, 2),
+                "offset_gap_bytes_max": max(probe.offset_gaps or [0])}
+    finally:
+        p.close()
+        for rep in replicas:
+            rep.stop()
+        primary.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--keys", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=200_000)
+    parser.add_argument("--skip-full", action="store_true")
+    args = parser.parse_args()
+    results = []
+    if not args.skip_full:
+        for primary_kind, replica_kind in (("ember", "ember"), ("ember", "redis"),
+                                           ("redis", "ember"), ("redis", "redis")):
+            results.append(full_sync(primary_kind, replica_kind, args.keys))
+            print(results[-1], flush=True)
+    for kind in ("ember", "redis"):
+        results.append(partial_resync(kind))
+        print(results[-1], flush=True)
+    for pipeline in (1, 16):
+        for kind in ("ember", "redis"):
+            results.append(throughput(kind, args.requests, pipeline))
+            print(results[-1], flush=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                       "replication-%s.json" % stamp)
+    with open(out, "w") as fh:
+        json.dump(results, fh, indent=2)
+    print("saved", out)
+
+
+if __name__ == "__main__":
+    main()
