@@ -85,8 +85,7 @@ def load_rdb_file(engine, path: str, dbs: list, stats: LoadStats = None) -> dict
         raise LoadError(
             "Short read or OOM loading DB. Unrecoverable error, aborting now."
             if "EOF" in exc.message or "end of" in exc.message else
-            "Internal error in RDB reading offset %d, function at rdb.c:0 -> %s"
-            % (exc.offset, exc.message),
+            "Internal error in RDB reading offset %d: %s" % (exc.offset, exc.message),
             "Fatal error loading the DB (%s): %s at offset %d. Exiting." % (
                 path, exc.message, exc.offset)) from None
     except OSError as exc:
@@ -140,6 +139,27 @@ def read_manifest(directory: str, filename: str):
     except OSError as exc:
         raise LoadError("Fatal error: can't open the AOF manifest file %s for reading: %s"
                         % (path, exc.strerror)) from None
+
+
+def upgrade_old_style_aof(directory: str, filename: str):
+    """A single pre-7.0 AOF (``appendonly.aof`` in ``dir``) becomes the BASE of a
+    multi-part AOF: moved into ``directory`` under its name, with a manifest (Redis 7's
+    aofUpgradePrepare). Returns that manifest, or None when there is no such file."""
+    from ember.persistence.aof_manifest import BASE, AofInfo, Manifest, format_manifest
+    from ember.persistence.snapshot import fsync_dir, write_file_atomically
+
+    if not os.path.isfile(filename):
+        return None
+    os.makedirs(directory, exist_ok=True)
+    manifest = Manifest(base=AofInfo(filename, 1, BASE), base_seq=1)
+    os.replace(filename, os.path.join(directory, filename))
+    name = manifest_name(filename)
+    data = format_manifest(manifest)
+    write_file_atomically(os.path.join(directory, name), lambda write: write(data),
+                          "temp-" + name)
+    fsync_dir(".")
+    log.info("Successfully migrated an old-style AOF into the AOF directory")
+    return manifest
 
 
 def load_aof(engine, directory: str, manifest, truncated_ok: bool,

@@ -188,6 +188,8 @@ class Persistence:
         directory = self.config.appenddirname
         manifest = loading.read_manifest(directory, self.config.appendfilename)
         if manifest is None:
+            manifest = loading.upgrade_old_style_aof(directory, self.config.appendfilename)
+        if manifest is None:
             return Manifest()
         started = time.monotonic()
         self.load_stats.begin(loading.aof_size(directory, manifest))

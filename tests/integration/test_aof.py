@@ -196,6 +196,26 @@ def test_a_file_missing_from_the_manifest_refuses_to_start(tmp_path):
     assert "Unable to obtain the AOF file appendonly.aof.1.incr.aof length" in result.stdout
 
 
+def test_old_style_single_aof_is_upgraded(tmp_path):
+    (tmp_path / "appendonly.aof").write_bytes(
+        b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$3\r\nold\r\n$2\r\nv6\r\n")
+    server = start(tmp_path)
+    try:
+        client = redis.Redis(port=server.port)
+        assert client.get("old") == b"v6"
+        client.set("new", "v7")
+    finally:
+        server.stop()
+    assert not (tmp_path / "appendonly.aof").exists()
+    assert (aof_dir(tmp_path) / MANIFEST).read_bytes() == (
+        b"file appendonly.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n")
+    server = start(tmp_path)
+    try:
+        assert redis.Redis(port=server.port).mget("old", "new") == [b"v6", b"v7"]
+    finally:
+        server.stop()
+
+
 def test_bad_manifest_refuses_to_start(tmp_path):
     _write_some(tmp_path)
     (aof_dir(tmp_path) / MANIFEST).write_bytes(b"file x seq 1 type z\n")
