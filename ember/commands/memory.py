@@ -53,9 +53,13 @@ _DOCTOR_FINE = (
 def install(engine) -> None:
     """Make ``engine`` follow maxmemory, the policy and the LFU parameters."""
     config = engine.config
+    shared = memory.Accounting()
+    for db in engine.dbs:           # one tally for the server: an O(1) maxmemory check
+        db.mem = shared
+    memory.rebuild(engine.dbs)
+    engine.mem = shared
     engine.maxmemory = config.maxmemory
     engine.peak_memory = getattr(engine, "peak_memory", 0)
-    engine.pre_command_oom = False
     engine.evictions_pending = False
 
     def on_maxmemory(cfg):
@@ -76,7 +80,7 @@ def install(engine) -> None:
     engine.hooks.setdefault("resetstat", []).append(
         lambda: setattr(engine, "peak_memory", eviction.used_memory(engine)))
     engine.hooks["lfu_frequency"] = lambda db, key: _frequency(engine, db, key)
-    engine.hooks["used_memory"] = lambda: eviction.used_memory(engine)
+    engine.hooks["used_memory"] = lambda: used_memory(engine)
     engine.hooks["lfu_set"] = lambda db, key, freq: _set_frequency(engine, db, key, freq)
 
 
@@ -99,8 +103,11 @@ def _set_frequency(engine, db, key: bytes, freq: int) -> None:
 
 
 def cron(engine) -> None:
-    """Periodic work: settle in-place changes into the estimate, track the peak, and go
-    on evicting when a command's time budget ran out."""
+    """Periodic work: settle in-place changes into the estimate, recount after a loader
+    filled the databases directly, track the peak, and go on evicting when a command's
+    time budget ran out."""
+    if not memory.consistent(engine.dbs):
+        memory.rebuild(engine.dbs)
     used = eviction.used_memory(engine)
     if used > engine.peak_memory:
         engine.peak_memory = used
@@ -110,6 +117,8 @@ def cron(engine) -> None:
 
 def used_memory(engine) -> int:
     """INFO's used_memory: the estimate, with the peak kept up to date."""
+    if not memory.consistent(engine.dbs):
+        memory.rebuild(engine.dbs)
     used = eviction.used_memory(engine)
     if used > engine.peak_memory:
         engine.peak_memory = used
@@ -128,10 +137,12 @@ def gate(engine, client, spec):
     """Redis's processCommand maxmemory step: evict, then refuse a command that may grow
     memory (denyoom, EXEC of such, anything queued in MULTI) if still over the limit.
     Returns the refusal or None."""
+    mem = engine.mem
+    if not mem.stale and mem.used + memory.STARTUP_BYTES <= engine.maxmemory:
+        return None                             # the common case: under the limit
     if _ignores_maxmemory(engine, client):
         return None
     out_of_memory = eviction.perform_evictions(engine) == eviction.EVICT_FAIL
-    engine.pre_command_oom = out_of_memory
     if not out_of_memory:
         return None
     reject = spec.denyoom

@@ -5,9 +5,12 @@ lookup path already writes on every read and write (``access[key] = now_seconds`
 The policy picks its class, so that the default costs nothing more:
 
 * :class:`dict` (noeviction, *-random, volatile-ttl): last access in Unix seconds.
-* :class:`LRUAccess` (*-lru): the same values in an OrderedDict moved to the end on every
-  touch, so the least recently used key is the first one: exact LRU, O(1) per touch and
-  per eviction (Redis samples maxmemory-samples keys with a 1-second clock).
+* :class:`LRUAccess` (*-lru): the same values in an OrderedDict kept in CLOCK order (second
+  chance, the classic approximation of LRU): the touch stays the plain C-level store,
+  and each eviction is amortised O(1) (Redis samples maxmemory-samples keys with a
+  1-second clock instead). An exact LRU (move to the end on every touch) was measured
+  too: it costs a Python-level ``__setitem__`` on every read, +35% per GET, for no
+  better hit ratio on the benchmark's traces (benchmarks/README.md).
 * :class:`LFUAccess` (*-lfu): Redis's 24-bit LFU word per key -- minutes of the last
   decrement << 8 | an 8-bit logarithmic counter (LFU_INIT_VAL 5, lfu-log-factor,
   lfu-decay-time) -- plus a lazily cleaned min-heap ordered by the counter a key will
@@ -29,10 +32,12 @@ import time
 from collections import OrderedDict
 from itertools import islice
 
-from ember.storage.memory import STARTUP_BYTES, dataset_bytes
+from ember.storage.memory import STARTUP_BYTES, used_bytes
 
 LFU_INIT_VAL = 5
 EVICT_OK, EVICT_RUNNING, EVICT_FAIL = 0, 1, 2
+# Keys CLOCK may pass over (second chances, keys without a TTL) to find one to evict.
+_CLOCK_TURN = 4096
 # Keys examined without a TTL before a volatile-* policy gives up on a database.
 _VOLATILE_SCAN = 1024
 # Low bits of an LFU heap entry: an insertion sequence number, the tie-break.
@@ -49,27 +54,37 @@ class LFUParams:
 
 
 class LRUAccess(OrderedDict):
-    """key -> last access (Unix seconds), least recently used first."""
+    """key -> last access (Unix seconds), in CLOCK (second chance) order.
+
+    The touch is the lookup path's plain ``access[key] = now`` (C code: no cost over a
+    dict), which leaves the key where it is in the queue. A positive value means "used
+    since the hand last passed"; when the hand (the queue's head) meets such a key it
+    gives it a second chance: back to the tail, stored negated (still the same time for
+    OBJECT IDLETIME, which reads ``abs``). A key met while negative has not been used
+    for a whole turn of the queue: it is the one to evict.
+    """
 
     __slots__ = ()
 
-    def __setitem__(self, key, seconds, _set=OrderedDict.__setitem__,
-                    _move=OrderedDict.move_to_end):
-        _set(self, key, seconds)
-        _move(self, key)
-
     def candidate(self, expires=None):
-        """The least recently used key (with a TTL if ``expires`` is given), or None."""
-        if expires is None:
-            return next(iter(self), None)
-        for key in islice(self, _VOLATILE_SCAN):
-            if key in expires:
-                return key
-        return None
+        """The key CLOCK evicts next (with a TTL if ``expires`` is given), or None."""
+        popitem = self.popitem
+        put = OrderedDict.__setitem__
+        for _ in range(_CLOCK_TURN):
+            if not self:
+                return None
+            key, last = popitem(False)
+            if last > 0 or (expires is not None and key not in expires):
+                put(self, key, -abs(last))      # second chance (or not evictable here)
+                continue
+            put(self, key, last)
+            self.move_to_end(key, False)        # back at the head: the caller deletes it
+            return key
+        return next(iter(self)) if expires is None else None
 
     def rank(self, key) -> float:
         """Smaller is evicted first: the last access time."""
-        return self.get(key, 0)
+        return abs(self.get(key, 0))
 
 
 def lfu_decayed(word: int, now_minutes: int) -> int:
@@ -106,24 +121,41 @@ class LFUAccess(dict):
         self.heap = []
         self.seq = 0
 
-    def __setitem__(self, key, seconds, _get=dict.get, _set=dict.__setitem__):
+    def __setitem__(self, key, seconds, _get=dict.get, _set=dict.__setitem__,
+                    _random=random.random):
+        """The touch: Redis's updateLFU (decay, then a logarithmic increment), written out
+        because it runs on every read and write of a key under an LFU policy."""
         minutes = seconds // 60
         word = _get(self, key)
         if word is None:
-            counter = LFU_INIT_VAL
-            old = None
-        else:
-            counter = lfu_log_incr(lfu_decayed(word, minutes))
-            old = _order(word)
-        word = (minutes << 8) | counter
-        _set(self, key, word)
-        order = _order(word)
-        if order != old:
-            heap = self.heap
-            self.seq += 1
-            heapq.heappush(heap, ((order << _SEQ_BITS) | self.seq, key))
-            if len(heap) > 2 * len(self) + 1024:
-                self.rebuild()
+            word = (minutes << 8) | LFU_INIT_VAL
+            _set(self, key, word)
+            self._push(word, key)
+            return
+        counter = word & 255
+        ldt = word >> 8
+        if ldt != minutes:
+            decay = LFUParams.decay_time
+            if decay:
+                periods = (minutes - ldt) // decay
+                if periods > 0:
+                    counter = counter - periods if periods < counter else 0
+        if counter < 255:
+            base = counter - LFU_INIT_VAL
+            if base <= 0 or _random() * (base * LFUParams.log_factor + 1) < 1.0:
+                counter += 1
+        new = (minutes << 8) | counter
+        if new != word:
+            _set(self, key, new)
+            if _order(new) != _order(word):
+                self._push(new, key)
+
+    def _push(self, word: int, key) -> None:
+        heap = self.heap
+        self.seq += 1
+        heapq.heappush(heap, ((_order(word) << _SEQ_BITS) | self.seq, key))
+        if len(heap) > 2 * len(self) + 1024:
+            self.rebuild()
 
     def rebuild(self) -> None:
         """Drop the stale heap entries (after many updates, or a new lfu-decay-time);
@@ -146,8 +178,7 @@ class LFUAccess(dict):
         """Give ``key`` this counter as of now (RESTORE ... FREQ, DEBUG)."""
         word = (now_minutes << 8) | counter
         dict.__setitem__(self, key, word)
-        self.seq += 1
-        heapq.heappush(self.heap, ((_order(word) << _SEQ_BITS) | self.seq, key))
+        self._push(word, key)
 
     def frequency(self, key, now_minutes: int) -> int:
         """OBJECT FREQ: the decayed counter, without touching the key."""
@@ -217,10 +248,11 @@ def convert_access(db, policy: str, now_seconds: int) -> None:
         if type(old) is LFUAccess:
             items = [(key, now_seconds) for key in old]
         else:
-            items = sorted(old.items(), key=lambda item: item[1])
+            items = sorted(old.items(), key=lambda item: abs(item[1]))
         new = cls()
+        sign = -1 if cls is LRUAccess else 1    # queued oldest first, none used since
         for key, seconds in items:
-            new[key] = seconds
+            new[key] = sign * abs(seconds)
     db.access = new
 
 
@@ -288,7 +320,7 @@ def time_limit_us(tenacity: int) -> float:
 
 def used_memory(engine) -> int:
     """The memory estimate maxmemory is compared with (INFO's used_memory)."""
-    return STARTUP_BYTES + sum(dataset_bytes(db) for db in engine.dbs)
+    return STARTUP_BYTES + used_bytes(engine.dbs[0].mem)
 
 
 def perform_evictions(engine) -> int:
@@ -314,9 +346,8 @@ def perform_evictions(engine) -> int:
         if choice is None:
             return EVICT_FAIL
         db, key = choice
-        before = dataset_bytes(db)
         evict_key(engine, db, key)
-        used -= before - dataset_bytes(db)
+        used = used_memory(engine)
         evicted += 1
         if evicted % _CLOCK_EVERY == 0 and time.perf_counter() - started > budget:
             return EVICT_RUNNING if used > maxmemory else EVICT_OK

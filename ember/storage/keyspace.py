@@ -17,7 +17,7 @@ import sys
 
 from ember.errors import WRONGTYPE, ReplyError
 from ember.storage.expiry import ExpiryIndex
-from ember.storage.memory import BYTES_OBJECT, estimate, key_cost
+from ember.storage.memory import STRING_KEY, TTL_ENTRY, Accounting, estimate, key_cost, recount
 
 _STRING_TYPES = (bytes, bytearray)
 
@@ -60,7 +60,7 @@ class Database:
 
     __slots__ = ("id", "data", "expires", "access", "index", "clock", "stats",
                  "on_expire", "touching", "avg_ttl", "time", "keep_expired",
-                 "used", "charged", "stale")
+                 "mem", "charged")
 
     def __init__(self, db_id: int, clock, stats: KeyspaceStats = None, on_expire=None,
                  time_cache: TimeCache = None):
@@ -80,11 +80,11 @@ class Database:
         # False while a client with CLIENT NO-TOUCH runs a command.
         self.touching = True
         self.avg_ttl = 0
-        # Memory accounting (storage/memory.py): payload bytes, the charge of each value
-        # that can change in place, and those handed out since they were last estimated.
-        self.used = 0
+        # Memory accounting (storage/memory.py): the server-wide tally (shared by every
+        # database, so the maxmemory check is O(1)) and the charge of each value that can
+        # change in place.
+        self.mem = Accounting()
         self.charged = {}
-        self.stale = set()
         # True on a replica: keys past their deadline read as missing but stay until the
         # primary's DEL (Redis's replicas never expire keys themselves).
         self.keep_expired = False
@@ -111,7 +111,7 @@ class Database:
             if self.touching:
                 self.access[key] = self.time.s
             if type(value) is not bytes:    # may change in place: re-estimate later
-                self.stale.add(key)
+                self.mem.stale.add((self, key))
         return value
 
     def lookup(self, key: bytes):
@@ -132,7 +132,7 @@ class Database:
         if self.touching:
             self.access[key] = self.time.s
         if type(value) is not bytes:        # may change in place: re-estimate later
-            self.stale.add(key)
+            self.mem.stale.add((self, key))
         return value
 
     def get_string(self, key: bytes):
@@ -175,13 +175,18 @@ class Database:
         old = data.get(key)
         data[key] = value
         if type(value) is bytes and (old is None or type(old) is bytes):
-            # Strings are charged len(key) + len(value) + 2 object headers (memory.py).
-            self.used += (len(value) - len(old) if old is not None
-                          else len(key) + len(value) + 82)
+            # A string costs len(key) + len(value) + STRING_KEY (memory.py).
+            if old is None:
+                mem = self.mem
+                mem.used += len(key) + len(value) + STRING_KEY
+                mem.keys += 1
+            else:
+                self.mem.used += len(value) - len(old)
         else:
             self._charge(key, old, value)
         if not keep_ttl and self.expires and key in self.expires:
             del self.expires[key]
+            self.mem.used -= TTL_ENTRY
         if self.touching:
             self.access[key] = self.time.s
 
@@ -195,22 +200,26 @@ class Database:
 
     def _charge(self, key: bytes, old, value) -> None:
         """Memory accounting for a store that involves a value other than bytes."""
+        mem = self.mem
         if old is not None:
-            self.used -= key_cost(key, old) if type(old) is bytes else (
-                len(key) + BYTES_OBJECT + self.charged.pop(key, 0))
+            mem.used -= key_cost(key, old, self.charged.pop(key, 0))
+        else:
+            mem.keys += 1
         if type(value) is bytes:
-            self.used += key_cost(key, value)
+            mem.used += key_cost(key, value)
         else:
             size = estimate(value)
             self.charged[key] = size
-            self.stale.add(key)     # typically filled right after being stored
-            self.used += len(key) + BYTES_OBJECT + size
+            mem.stale.add((self, key))      # typically filled right after being stored
+            mem.used += key_cost(key, value, size)
 
     def _remove(self, key: bytes) -> None:
         old = self.data.pop(key)
-        self.used -= key_cost(key, old) if type(old) is bytes else (
-            len(key) + BYTES_OBJECT + self.charged.pop(key, 0))
-        self.expires.pop(key, None)
+        mem = self.mem
+        mem.used -= key_cost(key, old, self.charged.pop(key, 0) if self.charged else 0)
+        mem.keys -= 1
+        if self.expires.pop(key, None) is not None:
+            mem.used -= TTL_ENTRY
         self.access.pop(key, None)
 
     def expire_key(self, key: bytes) -> None:
@@ -226,6 +235,8 @@ class Database:
 
     def set_expire(self, key: bytes, deadline_ms: int) -> None:
         """Give a live key an absolute deadline (Unix ms)."""
+        if key not in self.expires:
+            self.mem.used += TTL_ENTRY
         self.expires[key] = deadline_ms
         self.index.add(deadline_ms, key)
 
@@ -235,7 +246,10 @@ class Database:
 
     def persist(self, key: bytes) -> bool:
         """Drop the key's TTL; True if it had one."""
-        return self.expires.pop(key, None) is not None
+        if self.expires.pop(key, None) is None:
+            return False
+        self.mem.used -= TTL_ENTRY
+        return True
 
     # ---- whole-keyspace operations ---------------------------------------------------
 
@@ -244,18 +258,17 @@ class Database:
 
     def flush(self) -> None:
         """Remove every key."""
+        self.mem.used -= recount(self)
+        self.mem.keys -= len(self.data)
         self.data = {}
         self.expires = {}
         self.access = type(self.access)()
         self.index = ExpiryIndex()
-        self.used = 0
         self.charged = {}
-        self.stale = set()
 
     def swap_contents(self, other: "Database") -> None:
         """Exchange keys, TTLs and indexes with ``other`` (SWAPDB)."""
-        for name in ("data", "expires", "access", "index", "avg_ttl", "used", "charged",
-                     "stale"):
+        for name in ("data", "expires", "access", "index", "avg_ttl", "charged"):
             mine = getattr(self, name)
             setattr(self, name, getattr(other, name))
             setattr(other, name, mine)
@@ -288,7 +301,7 @@ class Database:
         last = self.access.get(key)
         if last is None:
             return 0
-        return max(0, self.time.s - last)
+        return max(0, self.time.s - abs(last))     # negative: CLOCK's mark (eviction.py)
 
 
 class _LiveTime:

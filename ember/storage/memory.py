@@ -1,19 +1,21 @@
 """Memory accounting: what each key costs, kept up to date as values change.
 
-``used_memory`` is never a walk over the keyspace. Each :class:`Database` keeps ``used``,
-the bytes of its keys' payloads, changed by every write:
+``used_memory`` is never a walk over the keyspace. Every :class:`Database` of a server
+shares one :class:`Accounting` whose ``used`` is changed by every write:
 
-* a string value is charged ``len(key) + len(value) + 2 * BYTES_OBJECT`` when it is
-  stored, and an overwrite by another string adds only the difference of the lengths
-  (the hot SET path: two ``len`` calls and one addition);
+* a new string key adds ``len(key) + len(value) + STRING_KEY`` (its two bytes objects and
+  its table entries), and an overwrite by another string only the difference of the
+  lengths (the hot SET path: two ``len`` calls and one addition);
 * any other value (hash, list, set, sorted set, stream, and strings made mutable as a
   ``bytearray``) is charged :func:`estimate` of it, remembered in ``db.charged[key]``.
-  Such values change in place, so the lookup path notes the keys it handed out in
-  ``db.stale``, and :func:`settle` re-estimates them (before an eviction decision, on
-  INFO/MEMORY, and from the cron), adjusting ``used`` by the difference.
+  Such values change in place, so the lookup path notes the (db, key) pairs it handed
+  out in ``stale``, and :func:`settle` re-estimates them (before an eviction decision,
+  on INFO/MEMORY, and from the cron), adjusting ``used`` by the difference;
+* a TTL adds ``TTL_ENTRY`` while the key has one.
 
-The per-key and per-TTL costs of the keyspace's own tables are counted from their
-lengths when the total is read (:func:`dataset_bytes`), so they cost nothing per write.
+Reading the total is O(1), which is what lets maxmemory be checked before every command.
+``keys`` counts the keys accounted for; the cron compares it with the databases' sizes
+and recounts after anything that filled a database behind the keyspace's back (a loader).
 
 The constants come from measurement (``benchmarks/eviction.py --calibrate`` prints them
 again): tracemalloc deltas per element on CPython 3.11 with the real commands, for the
@@ -32,6 +34,8 @@ STARTUP_BYTES = 900 * 1024
 BYTES_OBJECT = 41
 # Per key: its entries in ``data`` and ``access`` (hash, pointers, load factor).
 KEY_ENTRY = 90
+# A string key besides its bytes: two objects' headers and the table entries.
+STRING_KEY = 2 * BYTES_OBJECT + KEY_ENTRY
 # Per key with a TTL: its ``expires`` entry, the deadline int, the heap tuple and slot.
 TTL_ENTRY = 116
 # Elements looked at to estimate a container's average element size (MEMORY USAGE's
@@ -124,39 +128,57 @@ def _spread(n: int, samples: int):
     return (int(i * step) for i in range(samples))
 
 
-def key_cost(key: bytes, value) -> int:
-    """What ``db.used`` holds for ``key`` while it stores ``value`` (see module doc)."""
+class Accounting:
+    """The server's memory tally: bytes, keys counted, values to re-estimate."""
+
+    __slots__ = ("used", "keys", "stale")
+
+    def __init__(self):
+        self.used = 0
+        self.keys = 0
+        self.stale = set()      # (db, key) whose value may have changed in place
+
+
+def key_cost(key: bytes, value, charged: int = None) -> int:
+    """What the tally holds for ``key`` while it stores ``value`` (without its TTL);
+    ``charged`` is the value's remembered estimate when it is not a bytes object."""
     if type(value) is bytes:
-        return len(key) + len(value) + 2 * BYTES_OBJECT
-    return len(key) + BYTES_OBJECT + estimate(value)
+        return len(key) + len(value) + STRING_KEY
+    if charged is None:
+        charged = estimate(value)
+    return len(key) + BYTES_OBJECT + KEY_ENTRY + charged
 
 
-def settle(db) -> None:
+def settle(mem: Accounting) -> None:
     """Re-estimate the values the lookup path handed out since the last call (they may
-    have changed in place) and adjust ``db.used`` by the differences."""
-    stale = db.stale
+    have changed in place) and adjust the tally by the differences."""
+    stale = mem.stale
     if not stale:
         return
-    db.stale = set()
-    charged = db.charged
-    data = db.data
-    for key in stale:
-        old = charged.get(key)
-        if old is None:
+    mem.stale = set()
+    for db, key in stale:
+        old = db.charged.get(key)
+        if old is None:     # a string now, or removed meanwhile (its charge went too)
             continue
-        value = data.get(key)
-        if value is None:   # removed meanwhile (its charge went with it)
+        value = db.data.get(key)
+        if value is None:
             continue
         new = estimate(value)
         if new != old:
-            charged[key] = new
-            db.used += new - old
+            db.charged[key] = new
+            mem.used += new - old
+
+
+def used_bytes(mem: Accounting) -> int:
+    """The dataset's bytes (settled first)."""
+    if mem.stale:
+        settle(mem)
+    return mem.used
 
 
 def dataset_bytes(db) -> int:
-    """The bytes ``db`` holds: payloads (``used``) plus its tables' per-entry costs."""
-    settle(db)
-    return db.used + KEY_ENTRY * len(db.data) + TTL_ENTRY * len(db.expires)
+    """The bytes one database holds, by a walk (MEMORY STATS, tests; not per command)."""
+    return recount(db)
 
 
 def value_usage(key: bytes, value, samples: int = SAMPLES, has_ttl: bool = False) -> int:
@@ -171,9 +193,32 @@ def value_usage(key: bytes, value, samples: int = SAMPLES, has_ttl: bool = False
 
 
 def recount(db) -> int:
-    """``db.used`` recomputed from scratch by a walk (tests and benchmarks compare the
-    incremental figure with it; nothing on a command path calls it)."""
-    total = 0
+    """What ``db`` adds to the tally, recomputed by a walk with the remembered estimates
+    (FLUSHDB takes it out; tests compare the incremental tally with it)."""
+    charged = db.charged
+    total = TTL_ENTRY * len(db.expires)
     for key, value in db.data.items():
-        total += key_cost(key, value)
+        total += key_cost(key, value, charged.get(key))
     return total
+
+
+def rebuild(dbs) -> None:
+    """Recount every database into their shared tally from scratch (after a loader
+    filled them directly); O(keys), so only when :func:`consistent` says so."""
+    if not dbs:
+        return
+    mem = dbs[0].mem
+    mem.stale = set()
+    used = keys = 0
+    for db in dbs:
+        db.charged = {key: estimate(value) for key, value in db.data.items()
+                      if type(value) is not bytes}
+        used += recount(db)
+        keys += len(db.data)
+    mem.used = used
+    mem.keys = keys
+
+
+def consistent(dbs) -> bool:
+    """True when the tally counts as many keys as the databases hold."""
+    return sum(len(db.data) for db in dbs) == dbs[0].mem.keys if dbs else True
