@@ -14,6 +14,7 @@ refused, or scheduled with SCHEDULE; :class:`ChildRunner` is shared with the AOF
 import logging
 import os
 import re
+import stat
 import time
 
 log = logging.getLogger("ember")
@@ -116,6 +117,7 @@ class ChildRunner:
         if pid == 0:                                  # the child
             code = 1
             try:
+                _close_sockets()
                 code = 0 if _run_job(job) else 1
             finally:
                 os._exit(code)
@@ -155,6 +157,24 @@ class ChildRunner:
                 os.unlink(name)
             except OSError:
                 pass
+
+
+def _close_sockets() -> None:
+    """In a forked child: close the listening and client sockets it inherited (Redis's
+    closeChildUnusedResourceAfterFork), so that a child outliving its parent neither
+    holds the port nor keeps clients' connections open."""
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        fds = range(3, 4096)
+    for fd in fds:
+        if fd < 3:
+            continue
+        try:
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.close(fd)
+        except OSError:
+            pass
 
 
 def _run_job(job) -> bool:

@@ -130,3 +130,30 @@ def _children(pid: int) -> list:
             return [int(x) for x in handle.read().split()]
     except OSError:
         return []
+
+
+def test_a_bgsave_child_outliving_its_parent_holds_no_socket(tmp_path):
+    server = start(tmp_path)
+    client = redis.Redis(port=server.port)
+    pipe = client.pipeline(transaction=False)
+    for i in range(200000):
+        pipe.set(b"k%d" % i, b"v")
+    pipe.execute()
+    other = socket.create_connection(("127.0.0.1", server.port))
+    client.execute_command("BGSAVE")
+    children = _children(server.proc.pid)
+    os.kill(server.proc.pid, signal.SIGKILL)
+    server.proc.wait()
+    try:
+        other.settimeout(5)
+        assert other.recv(10) == b""                 # the client sees the close at once
+        with socket.socket() as sock:                # and the port is free again
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", server.port))
+            sock.listen()
+    finally:
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
