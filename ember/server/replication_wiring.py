@@ -136,21 +136,47 @@ class ReplicationIO:
     # ---- loading a full sync ---------------------------------------------------------
 
     def load(self, payload: bytes, dbs: list, finished) -> None:
-        """Parse ``payload`` into ``dbs`` on a worker thread; ``finished(error)`` after."""
+        """Parse ``payload`` into ``dbs`` on a worker thread; ``finished(error)`` after.
+
+        The function libraries it carries replace ours once the data is swapped in.
+        """
         from ember.persistence.rdb import load_rdb
 
         loop = self.server.loop
         limits = self.server.config
+        codes = []
 
         def work():
             try:
-                load_rdb(io.BytesIO(payload).read, dbs, limits=limits)
+                load_rdb(io.BytesIO(payload).read, dbs, limits=limits, functions=codes)
             except Exception as exc:  # noqa: BLE001 - reported to the link, which retries
                 return str(exc) or type(exc).__name__
             return None
 
-        future = loop.run_in_executor(None, work)
-        future.add_done_callback(lambda f: finished(f.result()))
+        def done(future):
+            error = future.result()
+            if error is None:
+                error = self._replace_functions(codes)
+            finished(error)
+
+        loop.run_in_executor(None, work).add_done_callback(done)
+
+    def _replace_functions(self, codes: list):
+        """FUNCTION FLUSH + FUNCTION LOAD of the primary's libraries, as its own client."""
+        engine = self.server.engine
+        client = engine.new_client()
+        client.flags.add("master")          # no READONLY gate: this is the primary's data
+        client.special.clear()
+        client.authenticated = True
+        try:
+            engine.execute(client, [b"FUNCTION", b"FLUSH", b"SYNC"])
+            for code in codes:
+                reply = engine.execute(client, [b"FUNCTION", b"LOAD", b"REPLACE", code])
+                if getattr(reply, "message", None):
+                    return "function library refused: %s" % reply.message
+        finally:
+            engine.remove_client(client)
+        return None
 
     # ---- full syncs ----------------------------------------------------------------------
 
@@ -176,6 +202,9 @@ class ReplicationIO:
 
         config = self.server.config
         diskless = config.repl_diskless_sync and all("eof" in p.capa for p in peers)
+        from ember.persistence.functions_io import library_codes
+
+        functions = library_codes(self.server.engine)
         aux = primary.snapshot_started(peers)
         path = None
         if not diskless:
@@ -191,10 +220,11 @@ class ReplicationIO:
                         view = memoryview(data)
                         while view:
                             view = view[os.write(fd, view):]
-                    write_rdb(write, self.server.engine.dbs, aux=aux)
+                    write_rdb(write, self.server.engine.dbs, aux=aux, functions=functions)
                 else:
                     with open(path, "wb") as fh:
-                        write_rdb(fh.write, self.server.engine.dbs, aux=aux)
+                        write_rdb(fh.write, self.server.engine.dbs, aux=aux,
+                                  functions=functions)
                 code = 0
             finally:
                 os._exit(code)

@@ -19,6 +19,7 @@ def pair():
     p.set("before", "sync")
     p.rpush("list", "a", "b", "c")
     p.set("ttl", "v", px=500_000)
+    p.function_load("#!lua name=before\nredis.register_function('f', function() return 1 end)")
     replica = ember("--replicaof", "127.0.0.1", str(primary.port))
     r = client(replica)
     assert offsets_equal(p, r)
@@ -33,6 +34,7 @@ def test_full_sync_then_stream(pair):
     primary, replica, p, r = pair
     assert r.get("before") == b"sync"
     assert r.lrange("list", 0, -1) == [b"a", b"b", b"c"]
+    assert r.fcall("f", 0) == 1                      # libraries travel in the RDB
     p.hset("h", mapping={"f": "1", "g": "2"})
     p.incr("counter")
     p.expire("counter", 1000)
