@@ -210,10 +210,11 @@ class Snapshotter:
 
     # ---- SAVE --------------------------------------------------------------------------
 
-    def save(self) -> bool:
-        """Write the snapshot now, in the foreground (SAVE, SHUTDOWN, DEBUG RELOAD)."""
+    def save(self, counted: bool = True) -> bool:
+        """Write the snapshot now, in the foreground (SAVE, SHUTDOWN, DEBUG RELOAD);
+        ``counted``: whether INFO's rdb_saves counts it (FLUSHALL's save is not)."""
         dirty = self.engine.dirty
-        self.saves += 1
+        self.saves += counted
         try:
             write_file_atomically(self.path(), self._producer())
         except Exception as exc:

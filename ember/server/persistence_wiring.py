@@ -20,6 +20,7 @@ import logging
 import os
 import time
 
+from ember.commands.registry import COMMANDS
 from ember.errors import ReplyError
 from ember.persistence import aof as aof_module
 from ember.persistence import commands as _commands  # noqa: F401  (SAVE, BGSAVE ...)
@@ -38,7 +39,30 @@ def install(server) -> "Persistence":
     """Create the server's persistence state and register its hooks."""
     state = Persistence(server)
     server.persistence = state
+    _wrap_flushall()
     return state
+
+
+def _wrap_flushall() -> None:
+    """FLUSHALL also resets the snapshot, as Redis's flushAllDataAndResetRDB: a running
+    BGSAVE is killed and, with save points set, the (empty) dataset is saved at once.
+    The command's spec gets a wrapper once per process (FLUSHALL is no hot command)."""
+    spec = COMMANDS.get("flushall")
+    if spec is None or getattr(spec.handler, "resets_rdb", False):
+        return
+    original = spec.handler
+
+    def flushall(ctx, argv):
+        engine = ctx.engine
+        had_keys = any(len(db) for db in engine.dbs)
+        reply = original(ctx, argv)
+        state = engine.hooks.get("persistence")
+        if state is not None:
+            state.after_flushall(had_keys)
+        return reply
+    flushall.resets_rdb = True
+    flushall.__doc__ = original.__doc__
+    spec.handler = flushall
 
 
 class ServerGates:
@@ -95,8 +119,9 @@ class Persistence:
         self.shutdown_saved = False
         server.aof_flush = None
         engine.hooks["persistence"] = self
-        engine.hooks.setdefault("info", {}).setdefault("persistence", []).append(
-            self.info_fields)
+        info = engine.hooks.setdefault("info", {})
+        info.setdefault("persistence", []).append(self.info_fields)
+        info.setdefault("memory", []).append(self.memory_fields)
         debug = engine.hooks.setdefault("debug", {})
         debug["reload"] = self.debug_reload
         debug["loadaof"] = self.debug_loadaof
@@ -288,6 +313,15 @@ class Persistence:
 
     # ---- SHUTDOWN, DEBUG ------------------------------------------------------------------
 
+    def after_flushall(self, had_keys: bool) -> None:
+        """FLUSHALL done: kill a BGSAVE child, save now if save points are set."""
+        if self.children.kind == "rdb":
+            self.children.kill()
+        if self.config.save:
+            self.snapshots.save(counted=False)
+        elif had_keys:
+            self.engine.dirty += 1          # Redis counts the keys removed, plus one
+
     def shutdown_save(self) -> bool:
         """SHUTDOWN's final save (engine.hooks["shutdown_save"]): True on success."""
         if self.children.busy:
@@ -374,6 +408,11 @@ class Persistence:
         if self.loading:
             fields += self._loading_fields()
         return fields
+
+    def memory_fields(self, engine) -> list:
+        """INFO memory: the AOF buffer not yet written."""
+        buf = self.aof.buf if self.aof is not None else ()
+        return [("mem_aof_buffer", sum(len(chunk) for chunk in buf))]
 
     def _loading_fields(self) -> list:
         stats = self.load_stats

@@ -193,6 +193,41 @@ def test_shutdown_nosave_does_not_save(tmp_path):
     assert not (tmp_path / "dump.rdb").exists()
 
 
+def test_flushall_saves_the_empty_dataset_with_save_points(tmp_path):
+    server = start(tmp_path, "--save", "3600", "1")
+    try:
+        client = redis.Redis(port=server.port)
+        client.set("a", 1)
+        client.save()
+        client.set("b", 2)
+        client.flushall()
+        fields = info(client)
+        assert fields["rdb_changes_since_last_save"] == 0   # as redis-server 7.0
+        assert fields["rdb_saves"] == 1                     # FLUSHALL's save not counted
+        os.kill(server.proc.pid, 9)
+        server.proc.wait()
+    finally:
+        server.stop()
+    server = start(tmp_path)
+    try:
+        assert redis.Redis(port=server.port).dbsize() == 0
+    finally:
+        server.stop()
+
+
+def test_flushall_dirty_count_without_save_points(tmp_path):
+    server = start(tmp_path)
+    try:
+        client = redis.Redis(port=server.port)
+        client.set("a", 1)
+        client.config_resetstat()
+        before = info(client)["rdb_changes_since_last_save"]
+        client.flushall()
+        assert info(client)["rdb_changes_since_last_save"] == before + 2
+    finally:
+        server.stop()
+
+
 def test_temp_files_are_removed_at_start(tmp_path):
     (tmp_path / "temp-12345.rdb").write_bytes(b"REDIS0010 torn")
     (tmp_path / "temp-rewriteaof-bg-777.aof").write_bytes(b"x")
