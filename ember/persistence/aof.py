@@ -87,6 +87,7 @@ class AppendOnlyFile:
         self.last_rewrite_seconds = -1
         self.rewrite_scheduled = False
         self._rewrite_incr_seq = None
+        self._failed_at = 0.0
         self._unsynced = False
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -257,6 +258,7 @@ class AppendOnlyFile:
             log.warning("Background AOF rewrite terminated with error")
             self.rewrite_ok = False
             self.rewrite_failures += 1
+            self._failed_at = time.monotonic()
             _unlink(temp)
             return
         try:
@@ -299,6 +301,9 @@ class AppendOnlyFile:
         percentage = self.config.auto_aof_rewrite_percentage
         if not percentage or self.fd is None:
             return False
+        if self.rewrite_failures and (time.monotonic() - self._failed_at
+                                      < min(60, 2 ** self.rewrite_failures)):
+            return False        # back off after failures instead of forking every tick
         if self.current_size < self.config.auto_aof_rewrite_min_size:
             return False
         base = self.base_size or 1

@@ -96,8 +96,14 @@ class ServerGates:
         return client
 
 
+# Allowed while loading in Redis, but they would have the loader thread write to their
+# sockets (MONITOR feeds, keyspace events, invalidations): refused until loading ends.
+_NOT_WHILE_LOADING = frozenset(("monitor", "subscribe", "psubscribe", "ssubscribe",
+                                "client|tracking"))
+
+
 def _loading_gate(client, spec, argv):
-    if "loading" not in spec.flags:
+    if "loading" not in spec.flags or spec.name in _NOT_WHILE_LOADING:
         return ReplyError(LOADING)
     return None
 
