@@ -134,7 +134,11 @@ class Replication:
         fresh = [Database(db.id, engine.now, engine.keyspace_stats, engine._on_expire,
                           engine.time) for db in engine.dbs]
 
+        link = self.link
+
         def finished(error, aux=None):
+            if error is None and (self.link is not link or link.state != "loading"):
+                error = "the link to the primary changed while loading"
             if error is None:
                 for db, new in zip(engine.dbs, fresh):
                     db.swap_contents(new)
@@ -144,6 +148,13 @@ class Replication:
                 self.backlog.create()
                 engine.replid = replid
                 self.primary.selected_db = -1
+                # The stream goes on in the database the RDB says (Redis's
+                # repl-stream-db); a chained replica's primary may be anywhere.
+                stream_db = (aux or {}).get("repl-stream-db", b"0")
+                try:
+                    link.db_index = min(max(int(stream_db), 0), len(engine.dbs) - 1)
+                except ValueError:
+                    link.db_index = 0
             done(error)
 
         if self.io is None:

@@ -191,12 +191,23 @@ class Primary:
                                                            backlog.offset))
             peer.state = SEND_BULK
             peer.pending = []
-        # The stream after a snapshot starts with a SELECT whatever the db was.
-        stream_db = max(self.selected_db, 0)
-        self.selected_db = -1
+        if self.proxy:      # a replica relays its primary's stream: in that stream's db
+            stream_db = self.stream_db()
+        else:               # ours starts with a SELECT after a snapshot, whatever the db
+            stream_db = max(self.selected_db, 0)
+            self.selected_db = -1
         return {"repl-stream-db": str(stream_db).encode(),
                 "repl-id": backlog.replid.encode(),
                 "repl-offset": str(backlog.offset).encode()}
+
+    def stream_db(self) -> int:
+        """On a replica: the database its primary's stream is in now."""
+        link = self.engine.hooks["replication"].link
+        if link is None:
+            return max(self.selected_db, 0)
+        if link.master_client is not None:
+            return link.master_client.db.id
+        return link.db_index
 
     def rdb_sent(self, peer, wait_ack: bool = False) -> None:
         """The whole RDB went out: the replica is online, send what was held.

@@ -57,6 +57,7 @@ class ReplicaLink:
         self.read_offset = 0        # slave_read_repl_offset
         self.failover = False       # PSYNC ... FAILOVER: we are the demoted primary
         self.tail = b""             # received bytes of a command not complete yet
+        self.db_index = 0           # the database the primary's stream is in
         self.chunk_pos = 0          # bytes of the current batch applied so far
 
     # ---- connection events ---------------------------------------------------------------
@@ -92,6 +93,7 @@ class ReplicaLink:
     def _drop_master_client(self) -> None:
         client = self.master_client
         if client is not None:
+            self.db_index = client.db.id    # a partial resync continues in this db
             self.master_client = None
             self.engine.remove_client(client)
 
@@ -290,6 +292,7 @@ class ReplicaLink:
             self.host, self.port))
         client.flags.add("master")
         client.special.clear()
+        client.select(self.db_index)
         client.reply_mode = "off"
         self.manager.link_state_changed()
 

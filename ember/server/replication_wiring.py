@@ -145,10 +145,12 @@ class ReplicationIO:
         loop = self.server.loop
         limits = self.server.config
         codes = []
+        aux = {}
 
         def work():
             try:
-                load_rdb(io.BytesIO(payload).read, dbs, limits=limits, functions=codes)
+                aux.update(load_rdb(io.BytesIO(payload).read, dbs, limits=limits,
+                                    functions=codes))
             except Exception as exc:  # noqa: BLE001 - reported to the link, which retries
                 return str(exc) or type(exc).__name__
             return None
@@ -157,7 +159,7 @@ class ReplicationIO:
             error = future.result()
             if error is None:
                 error = self._replace_functions(codes)
-            finished(error)
+            finished(error, aux)
 
         loop.run_in_executor(None, work).add_done_callback(done)
 

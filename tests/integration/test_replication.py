@@ -155,3 +155,33 @@ def test_replica_serve_stale_data_no(pair):
                               b"replica-serve-stale-data is set to 'no'.\r\n")
     raw.close()
     assert r.info("server")             # INFO has the stale flag; PING has not
+
+
+def test_partial_resync_continues_in_the_streams_database(pair):
+    primary, replica, p, r = pair
+    p3 = client(primary, 3)
+    p3.set("a", 1)                          # the stream is now in db 3
+    assert offsets_equal(p, r)
+    p.client_kill_filter(_type="replica")
+    p3.set("b", 2)                          # no SELECT: the primary is still in db 3
+    assert offsets_equal(p, r)
+    assert int(p.info("stats")["sync_partial_ok"]) == 1
+    assert client(replica, 3).get("b") == b"2" and r.get("b") is None
+
+
+def test_chained_full_sync_in_the_middle_of_a_database(pair):
+    primary, replica, p, r = pair
+    p5 = client(primary, 5)
+    p5.set("x", 1)                          # the primary's stream is in db 5
+    assert offsets_equal(p, r)
+    second = ember("--replicaof", "127.0.0.1", str(replica.port))
+    s = client(second)
+    try:
+        assert offsets_equal(p, s)
+        p5.set("y", 2)                      # relayed without a SELECT
+        assert offsets_equal(p, s)
+        assert client(second, 5).get("y") == b"2"
+        assert snapshot(primary) == snapshot(second)
+    finally:
+        s.close()
+        second.stop()
