@@ -12,6 +12,11 @@ growing without bound. :func:`compress` is a greedy pure-Python compressor (a di
 slower than liblzf (about 4 MB/s against hundreds), so ember's writer only compresses when
 asked (``write_rdb(compress=True)``). Decompression runs at about 20 MB/s (overlapping
 matches are copied as repeated slices).
+
+When the ``python-lzf`` package (liblzf in C, a dependency) is installed,
+:func:`compress` and :func:`decompress` use it (~100 MB/s on 100-byte values, far more on
+large ones), with the same checks on the result; the pure versions stay as the fallback
+and as the reference the tests compare with.
 """
 
 
@@ -19,8 +24,8 @@ class LzfError(ValueError):
     """A compressed string that does not decompress to its declared length."""
 
 
-def decompress(data, out_len: int) -> bytes:
-    """The ``out_len`` bytes that ``data`` (an LZF stream) decompresses to."""
+def decompress_pure(data, out_len: int) -> bytes:
+    """The ``out_len`` bytes that ``data`` (an LZF stream) decompresses to (pure Python)."""
     out = bytearray()
     pos = 0
     end = len(data)
@@ -66,9 +71,9 @@ _MAX_OFF = 1 << 13
 _MAX_REF = (1 << 8) + (1 << 3)      # 264: longest match (7 + 255 + 2)
 
 
-def compress(data: bytes):
-    """``data`` LZF-compressed, or None unless that saves more than 4 bytes (Redis stores
-    the raw string then)."""
+def compress_pure(data: bytes):
+    """``data`` LZF-compressed, or None unless it fits in ``len(data) - 4`` bytes (Redis
+    stores the raw string then); pure Python."""
     n = len(data)
     if n <= 4:
         return None
@@ -95,7 +100,7 @@ def compress(data: bytes):
                 out.append((7 << 5) | (off >> 8))
                 out.append(code - 7)
             out.append(off & 0xFF)
-            if len(out) >= limit:
+            if len(out) > limit:
                 return None
             for j in range(i + 1, min(i + length, n - 2)):
                 table[data[j:j + 3]] = j
@@ -104,7 +109,7 @@ def compress(data: bytes):
         else:
             i += 1
     _literals(out, data, literal_start, n)
-    if len(out) >= limit:
+    if len(out) > limit:
         return None
     return bytes(out)
 
@@ -115,3 +120,34 @@ def _literals(out: bytearray, data: bytes, start: int, end: int) -> None:
         out.append(run - 1)
         out += data[start:start + run]
         start += run
+
+
+try:  # pragma: no branch - depends on the environment
+    import lzf as _clzf
+    if not (hasattr(_clzf, "compress") and hasattr(_clzf, "decompress")):
+        _clzf = None
+except ImportError:  # pragma: no cover
+    _clzf = None
+
+FAST = _clzf is not None
+
+
+def compress(data: bytes):
+    """``data`` LZF-compressed, or None unless it fits in ``len(data) - 4`` bytes (Redis's
+    rdbSaveLzfStringObject); liblzf when available."""
+    if _clzf is None or len(data) <= 4:
+        return compress_pure(data)
+    return _clzf.compress(bytes(data), len(data) - 4) or None
+
+
+def decompress(data, out_len: int) -> bytes:
+    """The ``out_len`` bytes that ``data`` decompresses to; LzfError otherwise."""
+    if _clzf is None or out_len <= 0 or not data:
+        return decompress_pure(data, out_len)
+    try:
+        out = _clzf.decompress(bytes(data), out_len)
+    except ValueError:
+        raise LzfError("corrupt LZF stream")
+    if out is None or len(out) != out_len:
+        raise LzfError("output length differs from the declared one")
+    return out

@@ -159,14 +159,15 @@ def populate(run, big: int = 600):
     run("SELECT", "0")
 
 
-def test_redis_loads_what_ember_wrote():
+@pytest.mark.parametrize("compress", [False, True], ids=["raw", "lzf"])
+def test_redis_loads_what_ember_wrote(compress):
     h = Harness()
     h.now = int(time.time() * 1000)      # redis-server drops keys already expired
     h.engine.tick()
     populate(h)
     tmp = tempfile.mkdtemp(prefix="rdb-interop-")
     with open(os.path.join(tmp, "dump.rdb"), "wb") as f:
-        write_rdb(f.write, h.engine.dbs)
+        write_rdb(f.write, h.engine.dbs, compress=compress)
     server = start_redis("--dir", tmp, "--dbfilename", "dump.rdb")
     try:
         client = RawClient(server.port)
