@@ -21,6 +21,11 @@ BAD_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
 BAD_FORMAT = "ERR Bad data format"
 
 
+def _compress(ctx) -> bool:
+    """rdbcompression: DUMP LZF-compresses strings over 20 bytes, as Redis does."""
+    return bool(getattr(ctx.engine.config, "rdbcompression", True))
+
+
 def _is_lfu(ctx) -> bool:
     policy = getattr(ctx.engine.config, "maxmemory_policy", "noeviction")
     policy = policy.decode() if isinstance(policy, bytes) else str(policy)
@@ -36,7 +41,7 @@ def dump(ctx, argv):
     value = ctx.db.lookup(argv[1])
     if value is None:
         return None
-    return dump_payload(value, ctx.engine.time.ms)
+    return dump_payload(value, ctx.engine.time.ms, _compress(ctx))
 
 
 @command("restore", arity=-4, flags="write denyoom", keys=(1, 1, 1), group="generic",
@@ -191,7 +196,7 @@ def migrate(ctx, argv):
             if ttl < 0:
                 continue
             ttl = max(ttl, 1)
-        batch.append((key, ttl, dump_payload(value, now)))
+        batch.append((key, ttl, dump_payload(value, now, _compress(ctx))))
     accepted = migrate_link.transfer(ctx.engine, argv[1], argv[2], dbid, timeout / 1000.0,
                                      batch, replace, username, password)
     # accepted: the keys the target acknowledged; an error reply is raised after the

@@ -47,10 +47,11 @@ def load_rdb(read, dbs, now_ms=None, limits=None, functions=None, stats=None,
     return load_into(reader, dbs, now_ms, limits, functions, stats, trace)
 
 
-def dump_payload(value, now_ms: int = 0) -> bytes:
+def dump_payload(value, now_ms: int = 0, compress: bool = False) -> bytes:
     """The DUMP payload of a keyspace value: type, object, RDB version, CRC-64 (hash
-    fields whose deadline is before ``now_ms`` are left out)."""
-    rdb_type, body = encode_value(value, now_ms=now_ms)
+    fields whose deadline is before ``now_ms`` are left out; strings over 20 bytes
+    LZF-compressed when ``compress``, as Redis does with rdbcompression yes)."""
+    rdb_type, body = encode_value(value, compress, now_ms)
     payload = bytes((rdb_type,)) + body + F.RDB_VERSION.to_bytes(2, "little")
     return payload + crc64(payload).to_bytes(8, "little")
 

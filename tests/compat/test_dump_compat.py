@@ -113,3 +113,21 @@ def test_ember_payloads_pass_redis_deep_sanitization():
         client.close()
     finally:
         server.stop()
+
+
+def test_string_payloads_are_byte_identical(compat):
+    """Strings are written as Redis writes them: integer encodings, LZF over 20 bytes
+    (liblzf), raw otherwise. Collections differ (ember writes the plain encodings)."""
+    if b"redis_version:7.0." not in compat.redis.call("INFO", "server"):
+        pytest.skip("ember's payloads carry RDB version 10 (Redis 7.0's, so that 7.0 "
+                    "restores them); 7.2+ writes 11")
+    values = [b"hello", b"12345", b"-7", b"123456789012345", b"", b"abc" * 200, b"x" * 21,
+              b"hello world, this is a longer string " * 5, bytes(range(256)), b"9" * 30]
+    for value in values:
+        compat.check("SET", "k", value)
+        compat.check("DUMP", "k")
+    compat.check("CONFIG", "SET", "rdbcompression", "no")
+    try:
+        compat.check("DUMP", "k")
+    finally:
+        compat.check("CONFIG", "SET", "rdbcompression", "yes")
