@@ -266,3 +266,29 @@ def test_mutated_strings_and_bytearrays_are_written():
     other = Harness()
     load_rdb(io.BytesIO(out.getvalue()).read, other.engine.dbs)
     assert other("GET", "k") == b"1234" and other("GET", "r") == b"x" + bytes(29) + b"y"
+
+
+def test_stream_v1_estimates_entries_read():
+    """RDB_TYPE_STREAM_LISTPACKS (Redis 5/6): no first ID, deleted ID, entries-added or
+    entries-read; Redis 7 derives them (streamEstimateDistanceFromFirstEverEntry)."""
+    from ember.persistence.stream_codec import _raw_id, node_listpack
+    from tests.unit.harness import Harness
+    h = Harness()
+    for i in range(1, 6):
+        h("XADD", "s", f"{i}-0", "f", str(i))
+    stream = h.db.data[b"s"]
+    node = stream.nodes[0]
+    body = (F.encode_length(1) + encode_string(_raw_id(node.first))
+            + encode_string(node_listpack(stream, node))
+            + F.encode_length(5) + F.encode_length(5) + F.encode_length(0)     # last 5-0
+            + F.encode_length(3)                                               # 3 groups
+            + encode_string(b"atlast") + F.encode_length(5) + F.encode_length(0)
+            + F.encode_length(0) + F.encode_length(0)
+            + encode_string(b"atzero") + F.encode_length(0) + F.encode_length(0)
+            + F.encode_length(0) + F.encode_length(0)
+            + encode_string(b"middle") + F.encode_length(3) + F.encode_length(0)
+            + F.encode_length(0) + F.encode_length(0))
+    loaded = restore_payload(payload(F.TYPE_STREAM_LISTPACKS, body, version=9))
+    assert loaded.entries_added == 5 and loaded.first_id == stream.first_id
+    reads = {name: g.entries_read for name, g in loaded.groups.items()}
+    assert reads == {b"atlast": 5, b"atzero": 0, b"middle": -1}
