@@ -91,7 +91,7 @@ def load_into(reader: Reader, dbs, now_ms=None, limits=None, functions=None,
             elif t == F.OPCODE_IDLE:
                 idle = reader.length()
             elif t == F.OPCODE_FREQ:
-                byte()
+                idle = -1 - byte()              # negative: an LFU counter, see below
             elif t == F.OPCODE_FUNCTION2:
                 code = string()
                 if functions is not None:
@@ -144,7 +144,7 @@ def load_into(reader: Reader, dbs, now_ms=None, limits=None, functions=None,
         if type(value) is HashValue and value.ttls and hash_ttl_keys is not None:
             hash_ttl_keys.append((db.id, key))
         if idle is not None:
-            db.access[key] = db.time.s - idle
+            _set_lru_or_lfu(db, key, idle)
             idle = None
         loaded += 1
     if version >= 5:
@@ -164,3 +164,14 @@ def load_into(reader: Reader, dbs, now_ms=None, limits=None, functions=None,
         stats["bytes"] = reader.offset        # where the RDB ended (an AOF tail follows)
         stats["hash_ttl_keys"] = hash_ttl_keys
     return aux
+
+
+def _set_lru_or_lfu(db, key: bytes, idle: int) -> None:
+    """objectSetLRUOrLFU: an IDLE (idle >= 0, seconds) sets the access time unless the
+    databases keep LFU counters; a FREQ (idle = -1 - counter) sets the counter only then."""
+    set_counter = getattr(db.access, "set_counter", None)
+    if idle >= 0:
+        if set_counter is None:
+            db.access[key] = db.time.s - idle
+    elif set_counter is not None:
+        set_counter(key, -1 - idle, db.time.ms // 60000)

@@ -292,3 +292,24 @@ def test_stream_v1_estimates_entries_read():
     assert loaded.entries_added == 5 and loaded.first_id == stream.first_id
     reads = {name: g.entries_read for name, g in loaded.groups.items()}
     assert reads == {b"atlast": 5, b"atzero": 0, b"middle": -1}
+
+
+def test_freq_opcode_sets_the_lfu_counter_under_lfu():
+    import io
+
+    from ember.persistence.rdb import load_rdb
+    from ember.server.config import Config
+    from tests.unit.harness import Harness
+    body = (b"\xfe\x00" + b"\xf9\x2a" + b"\x00" + encode_string(b"k") + encode_string(b"v")
+            + b"\xf8\x07" + b"\x00" + encode_string(b"j") + encode_string(b"w"))
+    config = Config()
+    config.maxmemory_policy = "allkeys-lfu"
+    h = Harness(config)
+    h("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
+    load_rdb(io.BytesIO(rdb_file(10, body)).read, h.engine.dbs)
+    if not hasattr(h.db.access, "set_counter"):
+        pytest.skip("the databases keep no LFU counters in this build")
+    assert h("OBJECT", "FREQ", "k") == 42
+    plain = Harness()
+    load_rdb(io.BytesIO(rdb_file(10, body)).read, plain.engine.dbs)
+    assert plain("OBJECT", "IDLETIME", "j") == 7 and plain("OBJECT", "IDLETIME", "k") == 0
