@@ -131,17 +131,18 @@ def write_aux(out: RdbOutput, key: bytes, value: bytes) -> None:
 
 
 def write_header(out: RdbOutput, aux=None, used_mem: int = 0) -> None:
-    """Magic, version and the AUX fields Redis 7 writes, then the caller's ``aux``."""
+    """Magic, version and the AUX fields Redis 7 writes, then the caller's ``aux`` (a
+    name given there replaces the default, e.g. aof-base 1 or used-mem)."""
     out.buf += b"REDIS%04d" % F.RDB_VERSION
-    fields = [(b"redis-ver", b"7.2.4"), (b"redis-bits", b"64"),
-              (b"ctime", b"%d" % int(time.time())), (b"used-mem", b"%d" % used_mem),
-              (b"aof-base", b"0")]
-    for key, value in (aux or {}).items():
+    fields = {b"redis-ver": b"7.2.4", b"redis-bits": b"64",
+              b"ctime": b"%d" % int(time.time()), b"used-mem": b"%d" % used_mem,
+              b"aof-base": b"0"}
+    for key, value in (aux or {}).items():      # the caller's values replace defaults
         key = key.encode() if isinstance(key, str) else key
         value = value.encode() if isinstance(value, str) else (
             b"%d" % value if isinstance(value, int) else value)
-        fields.append((key, value))
-    for key, value in fields:
+        fields[key] = value
+    for key, value in fields.items():
         write_aux(out, key, value)
 
 

@@ -34,12 +34,14 @@ def write_bytes(dbs, **kwargs) -> bytes:
 def test_round_trip_every_type_with_ttls():
     h = Harness()
     populate(h)
-    data = write_bytes(h.engine.dbs, aux={"repl-id": b"abc", "repl-offset": 42})
+    data = write_bytes(h.engine.dbs, aux={"repl-id": b"abc", "repl-offset": 42,
+                                          "aof-base": 1})
+    assert data.count(b"aof-base") == 1
     assert data.startswith(b"REDIS%04d" % RDB_VERSION)
     dbs = fresh_dbs()
     aux = load_rdb(io.BytesIO(data).read, dbs)
     assert aux["repl-id"] == b"abc" and aux["repl-offset"] == b"42"
-    assert aux["redis-ver"] == b"7.2.4"
+    assert aux["redis-ver"] == b"7.2.4" and aux["aof-base"] == b"1"
     assert snapshot(dbs) == snapshot(h.engine.dbs)
     for db, original in zip(dbs, h.engine.dbs):
         assert db.expires == original.expires
