@@ -163,6 +163,9 @@ class Persistence:
         removed = remove_temp_files(".")
         if removed:
             log.info("Removed left-over temporary files: %s", ", ".join(removed))
+        path = self.config.dbfilename
+        self.load_stats.begin(0 if self.config.appendonly or not os.path.exists(path)
+                              else os.path.getsize(path))
         self.begin_loading()
         started = time.monotonic()
         try:
@@ -211,7 +214,6 @@ class Persistence:
         if not os.path.exists(path):
             return
         started = time.monotonic()
-        self.load_stats.begin(os.path.getsize(path))
         loading.load_rdb_file(self.engine, path, self.engine.dbs, self.load_stats)
         log.info("DB loaded from disk: %.3f seconds", time.monotonic() - started)
 
