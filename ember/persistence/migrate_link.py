@@ -45,11 +45,18 @@ def _cache(engine) -> dict:
     cache = engine.hooks.get("migrate_sockets")
     if cache is None:
         cache = engine.hooks["migrate_sockets"] = {}
+        # migrateCloseTimedoutSockets: the server cron closes idle sockets
+        engine.hooks.setdefault("cron", []).append(lambda: close_idle(cache))
+    close_idle(cache)
+    return cache
+
+
+def close_idle(cache: dict) -> None:
+    """Close the cached sockets unused for more than CACHE_TTL seconds."""
     now = time.monotonic()
     for name, link in list(cache.items()):
         if now - link.last_use > CACHE_TTL:
             _close(cache, name)
-    return cache
 
 
 def _close(cache: dict, name) -> None:

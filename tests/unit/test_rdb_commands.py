@@ -67,3 +67,26 @@ def test_bad_payload_errors():
         h("RESTORE", "k", "0", "garbage-garbage")
     with pytest.raises(ReplyError, match="ERR Invalid TTL value, must be >= 0"):
         h("RESTORE", "k", "-1", "x")
+
+
+def test_migrate_sockets_idle_for_10s_are_closed_by_the_cron():
+    import socket
+
+    from ember.persistence import migrate_link
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    try:
+        h = Harness()
+        cache = migrate_link._cache(h.engine)
+        link = migrate_link._connect(cache, b"x", "127.0.0.1", listener.getsockname()[1], 1.0)
+        assert list(cache) == [b"x"]
+        for hook in h.engine.hooks["cron"]:
+            hook()
+        assert list(cache) == [b"x"]
+        link.last_use -= migrate_link.CACHE_TTL + 1
+        for hook in h.engine.hooks["cron"]:
+            hook()
+        assert cache == {} and link.sock.fileno() == -1
+    finally:
+        listener.close()
