@@ -72,6 +72,7 @@ class _Tracer:
             self.doing = "read-object-value"
 
     def say(self, offset, text):
+        """One ``[offset N] text`` line."""
         print("[offset %d] %s" % (offset, text), file=self.out)
 
 

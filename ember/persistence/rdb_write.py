@@ -62,11 +62,7 @@ def encode_string(s, compress: bool = False) -> bytes:
         packed = lzf_compress(bytes(s))
         if packed is not None:
             return b"\xc3" + _encode_length(len(packed)) + _encode_length(n) + packed
-    return (_SHORT[n] if n < 16384 else _length_slow(n)) + s
-
-
-def _length_slow(n: int) -> bytes:
-    return _encode_length(n)
+    return (_SHORT[n] if n < 16384 else _encode_length(n)) + s
 
 
 def _int_encoding(s):

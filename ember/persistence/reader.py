@@ -110,12 +110,15 @@ class Reader:
         return b
 
     def u32be(self) -> int:
+        """A 4-byte big-endian unsigned integer (32-bit lengths)."""
         return int.from_bytes(self.read(4), "big")
 
     def u64le(self) -> int:
+        """An 8-byte little-endian unsigned integer (the CRC trailer, minExpire)."""
         return int.from_bytes(self.read(8), "little")
 
     def i64le(self) -> int:
+        """An 8-byte little-endian signed integer (millisecond times)."""
         return int.from_bytes(self.read(8), "little", signed=True)
 
     def double(self) -> float:
