@@ -27,6 +27,7 @@ counting ``evicted_keys``, firing the ``evicted`` event and propagating a DEL.
 """
 
 import heapq
+import os
 import random
 import time
 from collections import OrderedDict
@@ -85,6 +86,30 @@ class LRUAccess(OrderedDict):
     def rank(self, key) -> float:
         """Smaller is evicted first: the last access time."""
         return abs(self.get(key, 0))
+
+
+class ExactLRUAccess(LRUAccess):
+    """Exact LRU: every touch moves the key to the end (a Python-level ``__setitem__`` on
+    each read). Kept to measure against CLOCK: EMBER_EXACT_LRU=1 selects it."""
+
+    __slots__ = ()
+
+    def __setitem__(self, key, seconds, _set=OrderedDict.__setitem__,
+                    _move=OrderedDict.move_to_end):
+        _set(self, key, seconds)
+        _move(self, key)
+
+    def candidate(self, expires=None):
+        """The least recently used key (with a TTL if ``expires`` is given), or None."""
+        if expires is None:
+            return next(iter(self), None)
+        for key in islice(self, _VOLATILE_SCAN):
+            if key in expires:
+                return key
+        return None
+
+
+_LRU_CLASS = ExactLRUAccess if os.environ.get("EMBER_EXACT_LRU") == "1" else LRUAccess
 
 
 def lfu_decayed(word: int, now_minutes: int) -> int:
@@ -222,7 +247,7 @@ def _order(word: int) -> int:
 def access_class(policy: str):
     """The ``access`` table class a maxmemory-policy needs."""
     if policy.endswith("-lru"):
-        return LRUAccess
+        return _LRU_CLASS
     if policy.endswith("-lfu"):
         return LFUAccess
     return dict

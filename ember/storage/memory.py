@@ -17,9 +17,11 @@ Reading the total is O(1), which is what lets maxmemory be checked before every 
 ``keys`` counts the keys accounted for; the cron compares it with the databases' sizes
 and recounts after anything that filled a database behind the keyspace's back (a loader).
 
-The constants come from measurement (``benchmarks/eviction.py --calibrate`` prints them
-again): tracemalloc deltas per element on CPython 3.11 with the real commands, for the
-four datasets of the RSS comparison. A bytes object of n bytes takes 33 + n bytes
+The constants come from measurement on CPython 3.11: tracemalloc deltas per element with
+the real commands (payload sizes varied to separate fixed and per-byte costs), then
+checked against the growth of the server's RSS for the four datasets of the issue
+(``benchmarks/eviction.py --mode rss``; the results are in benchmarks/README.md).
+A bytes object of n bytes takes 33 + n bytes
 rounded up to pymalloc's 16-byte classes: on average 33 + n + 8 (``BYTES_OBJECT`` = 41
 extra bytes); a dict entry costs ~40 bytes in a large table once its load factor is
 averaged in.
@@ -33,7 +35,7 @@ STARTUP_BYTES = 900 * 1024
 # A bytes object's header (33) plus the average pymalloc rounding (8).
 BYTES_OBJECT = 41
 # Per key: its entries in ``data`` and ``access`` (hash, pointers, load factor).
-KEY_ENTRY = 90
+KEY_ENTRY = 80
 # A string key besides its bytes: two objects' headers and the table entries.
 STRING_KEY = 2 * BYTES_OBJECT + KEY_ENTRY
 # Per key with a TTL: its ``expires`` entry, the deadline int, the heap tuple and slot.
@@ -46,7 +48,7 @@ SAMPLES = 5
 _HASH = (200, 38)          # HashValue + dict; dict entry
 _LIST = (760, 8)           # ListValue + deque blocks; one deque slot
 _SET = (240, 56)           # SetValue + dict + list; dict entry, list slot, int position
-_ZSET = (400, 112)         # ZSet + dict + SortedList; dict entry, float, tuple, list slot
+_ZSET = (400, 148)         # ZSet + dict + SortedList; dict entry, float, tuple, list slot
 _STREAM = (600, 96)        # StreamValue; dict entry, id int, sorted id, tuple
 
 
