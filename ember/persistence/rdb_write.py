@@ -150,7 +150,8 @@ def write_functions(out: RdbOutput, functions) -> None:
 
 def write_db(out: RdbOutput, db, compress: bool = False) -> None:
     """SELECTDB, RESIZEDB and every live key of ``db`` (EXPIRETIME_MS before those with a
-    TTL; keys whose deadline passed are skipped)."""
+    TTL; keys whose deadline passed are skipped; RDB_OPCODE_FREQ before each key when
+    the database keeps LFU counters, as Redis does under an LFU maxmemory-policy)."""
     data = db.data
     if not data:
         return
@@ -161,12 +162,16 @@ def write_db(out: RdbOutput, db, compress: bool = False) -> None:
     buf += b"\xfb" + _encode_length(len(data)) + _encode_length(len(expires))
     short = _SHORT
     enc = encode_string
+    frequency = getattr(db.access, "frequency", None)      # LFU counters kept
+    minutes = now // 60000
     for key, value in data.items():
         if expires and key in expires:
             deadline = expires[key]
             if deadline < now:
                 continue
             buf += b"\xfc" + deadline.to_bytes(8, "little", signed=True)
+        if frequency is not None:
+            buf += b"\xf9" + bytes((min(255, frequency(key, minutes)),))
         n = len(key)
         t = type(value)
         if t is bytes and not compress:

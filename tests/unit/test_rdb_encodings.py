@@ -313,3 +313,26 @@ def test_freq_opcode_sets_the_lfu_counter_under_lfu():
     plain = Harness()
     load_rdb(io.BytesIO(rdb_file(10, body)).read, plain.engine.dbs)
     assert plain("OBJECT", "IDLETIME", "j") == 7 and plain("OBJECT", "IDLETIME", "k") == 0
+
+
+def test_lfu_counters_are_written_and_read_back():
+    import io
+
+    from ember.persistence.rdb import load_rdb, write_rdb
+    from ember.server.config import Config
+    from tests.unit.harness import Harness
+    config = Config()
+    config.maxmemory_policy = "allkeys-lfu"
+    h = Harness(config)
+    h("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
+    if not hasattr(h.db.access, "frequency"):
+        pytest.skip("the databases keep no LFU counters in this build")
+    h("SET", "k", "v")
+    h("RESTORE", "r", "0", h("DUMP", "k"), "FREQ", "99")
+    out = io.BytesIO()
+    write_rdb(out.write, h.engine.dbs)
+    assert out.getvalue().count(b"\xf9c") == 1                 # FREQ 99 before "r"
+    other = Harness(config)
+    other("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
+    load_rdb(io.BytesIO(out.getvalue()).read, other.engine.dbs)
+    assert other("OBJECT", "FREQ", "r") == 99
