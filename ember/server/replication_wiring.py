@@ -50,9 +50,9 @@ def install(server) -> Replication:
     config.add_applier("repl-backlog-size",
                        lambda cfg: repl.backlog.resize(cfg.repl_backlog_size))
     server.shutdown_hooks.append(wiring.shutdown)
-    if config.replicaof:        # replicaof in the config file: connect once serving
-        wiring.initial = config.replicaof
-        hooks["cron"].append(wiring.start_initial)
+    if config.replicaof:        # replicaof in the config: a replica from the start; the
+        host, port = config.replicaof       # cron connects once the loop runs
+        repl.replicaof(host, int(port))
     return repl
 
 
@@ -88,17 +88,9 @@ class ReplicationIO:
         self.server = server
         self.repl = None
         self.transports = {}
-        self.initial = None
         self.job = None             # the full sync being made
         self.timer = None           # repl-diskless-sync-delay before the next one
         self.children = set()
-
-    def start_initial(self) -> None:
-        """First cron run: follow the primary named by ``replicaof`` in the config."""
-        if self.initial is not None:
-            host, port = self.initial
-            self.initial = None
-            self.repl.replicaof(host, int(port))
 
     # ---- the link to a primary -------------------------------------------------------
 
