@@ -185,3 +185,38 @@ def test_chained_full_sync_in_the_middle_of_a_database(pair):
     finally:
         s.close()
         second.stop()
+
+
+def test_masterauth_and_announced_address():
+    primary = ember("--requirepass", "s3cret")
+    p = redis.Redis(port=primary.port, password="s3cret")
+    p.set("secret", "data")
+    replica = ember("--replicaof", "127.0.0.1", str(primary.port), "--masterauth", "s3cret",
+                    "--replica-announce-ip", "10.1.2.3", "--replica-announce-port", "7777",
+                    "--replica-priority", "42")
+    r = client(replica)
+    try:
+        assert offsets_equal(p, r)
+        assert r.get("secret") == b"data"
+        assert info(p)["slave0"].startswith("ip=10.1.2.3,port=7777,state=online")
+        role = p.execute_command("ROLE")
+        assert role[2][0][:2] == [b"10.1.2.3", b"7777"]
+        assert info(r)["slave_priority"] == "42"
+    finally:
+        p.close()
+        r.close()
+        replica.stop()
+        primary.stop()
+
+
+def test_wrong_masterauth_keeps_the_link_down():
+    primary = ember("--requirepass", "s3cret")
+    replica = ember("--replicaof", "127.0.0.1", str(primary.port), "--masterauth", "wrong")
+    r = client(replica)
+    try:
+        assert wait_until(lambda: "Unable to AUTH to MASTER" in replica.log)
+        assert info(r)["master_link_status"] == "down"
+    finally:
+        r.close()
+        replica.stop()
+        primary.stop()

@@ -23,6 +23,9 @@ def info(conn, section: str = "replication") -> dict:
     kwargs = conn.connection_pool.connection_kwargs
     raw = RawClient(kwargs["port"], kwargs.get("host", "127.0.0.1"))
     try:
+        if kwargs.get("password"):
+            raw.send(encode_command("AUTH", kwargs["password"]))
+            raw.read_raw()
         raw.send(encode_command("INFO", section))
         reply = raw.read_raw()
     finally:
