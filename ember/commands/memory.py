@@ -102,10 +102,54 @@ def _set_frequency(engine, db, key: bytes, freq: int) -> None:
         access.set_counter(key, freq, engine.now() // 60000)
 
 
+# A client's own memory besides its buffers (Redis counts its client struct too).
+CLIENT_BASE = 16 * 1024
+
+
+def client_memory(client) -> int:
+    """Bytes a client holds: its query and output buffers plus a fixed part."""
+    conn = client.conn
+    if conn is None:
+        return 0
+    parser = getattr(conn, "parser", None)
+    return (CLIENT_BASE + conn.output_buffer_size()
+            + (parser.buffered if parser is not None else 0))
+
+
+def evict_clients(engine) -> int:
+    """Redis's evictClients: while the clients' memory exceeds maxmemory-clients (bytes,
+    or a percentage of maxmemory), disconnect the biggest one, skipping CLIENT NO-EVICT
+    clients and the replication links. Returns how many were disconnected."""
+    limit = engine.config.maxmemory_clients
+    if limit < 0:
+        limit = engine.config.maxmemory * -limit // 100
+    if not limit:
+        return 0
+    sizes = [(client_memory(c), c) for c in list(engine.clients.values())]
+    total = sum(size for size, _ in sizes)
+    if total <= limit:
+        return 0
+    from ember.commands.client import client_type, kill_client
+
+    candidates = sorted(((size, c) for size, c in sizes
+                         if not c.no_evict and client_type(c) not in ("master", "replica")),
+                        key=lambda item: item[0], reverse=True)
+    evicted = 0
+    for size, client in candidates:
+        if total <= limit:
+            break
+        kill_client(engine, client)
+        engine.stats.evicted_clients = getattr(engine.stats, "evicted_clients", 0) + 1
+        total -= size
+        evicted += 1
+    return evicted
+
+
 def cron(engine) -> None:
     """Periodic work: settle in-place changes into the estimate, recount after a loader
-    filled the databases directly, track the peak, and go on evicting when a command's
-    time budget ran out."""
+    filled the databases directly, track the peak, go on evicting when a command's time
+    budget ran out, and evict clients over maxmemory-clients."""
+    evict_clients(engine)
     if not memory.consistent(engine.dbs):
         memory.rebuild(engine.dbs)
     used = eviction.used_memory(engine)
