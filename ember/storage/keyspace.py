@@ -60,7 +60,7 @@ class Database:
 
     __slots__ = ("id", "data", "expires", "access", "index", "clock", "stats",
                  "on_expire", "touching", "avg_ttl", "time", "keep_expired",
-                 "mem", "charged")
+                 "mem", "charged", "fresh")
 
     def __init__(self, db_id: int, clock, stats: KeyspaceStats = None, on_expire=None,
                  time_cache: TimeCache = None):
@@ -85,6 +85,9 @@ class Database:
         # change in place.
         self.mem = Accounting()
         self.charged = {}
+        # The sign a new key's access time is stored with: -1 under the CLOCK (LRU) table,
+        # where negative means "not used since it was queued" (storage/eviction.py).
+        self.fresh = 1
         # True on a replica: keys past their deadline read as missing but stay until the
         # primary's DEL (Redis's replicas never expire keys themselves).
         self.keep_expired = False
@@ -188,7 +191,10 @@ class Database:
             del self.expires[key]
             self.mem.used -= TTL_ENTRY
         if self.touching:
-            self.access[key] = self.time.s
+            if old is None:
+                self.access[key] = self.fresh * self.time.s
+            else:
+                self.access[key] = self.time.s
 
     def delete(self, key: bytes) -> bool:
         """Remove ``key`` (live or logically expired); True if a live key was removed."""
