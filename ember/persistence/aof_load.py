@@ -72,6 +72,8 @@ def parse_commands(data, pos: int = 0):
     (valid_up_to = end of the last complete command) when the data ends mid-command.
     MULTI bookkeeping is the caller's (see :func:`replay`).
     """
+    if not isinstance(data, bytes):
+        data = bytes(data)
     size = len(data)
     find = data.find
     valid = pos
@@ -85,7 +87,10 @@ def parse_commands(data, pos: int = 0):
             continue
         if first != 42:                       # not '*'
             raise AofFormatError("Bad file format", pos)
-        argc = _atoi(data[pos + 1:eol])
+        try:
+            argc = int(data[pos + 1:eol])     # like strtol: blanks around are fine
+        except ValueError:
+            argc = _atoi(data[pos + 1:eol])
         if argc < 1:
             raise AofFormatError("Bad file format", pos)
         pos = eol + 1
@@ -96,14 +101,17 @@ def parse_commands(data, pos: int = 0):
                 raise AofTruncated(valid)
             if data[pos] != 36:               # not '$'
                 raise AofFormatError("Bad file format", pos)
-            length = _atoi(data[pos + 1:eol])
+            try:
+                length = int(data[pos + 1:eol])
+            except ValueError:
+                length = _atoi(data[pos + 1:eol])
             start = eol + 1
             end = start + length
             if length < 0:
                 raise AofFormatError("Bad file format", pos)
             if end + 2 > size:
                 raise AofTruncated(valid)
-            argv.append(bytes(data[start:end]))
+            argv.append(data[start:end])
             pos = end + 2
         valid = pos
         yield argv, pos
@@ -120,12 +128,16 @@ def replay(data, execute, pos: int = 0, on_progress=None, every: int = 10000):
     count = 0
     valid_before_multi = None
     valid = pos
+    names = {}          # command name as written -> its table name (None: unknown)
     try:
         for argv, end in parse_commands(data, pos):
-            spec, _ = lookup(argv)
-            if spec is None:
-                raise AofUnknownCommand(argv[0], valid)
-            name = spec.name
+            first = argv[0]
+            name = names.get(first, False)
+            if name is False:
+                spec, _ = lookup(argv)
+                name = names[first] = None if spec is None else spec.name.split("|")[0]
+            if name is None:
+                raise AofUnknownCommand(first, valid)
             if name == "multi":
                 valid_before_multi = valid
             elif name in ("exec", "discard"):
