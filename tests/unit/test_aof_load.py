@@ -2,6 +2,8 @@
 replay through the engine's dispatcher."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ember.commands import load_all
 from ember.commands.engine import Engine
@@ -127,3 +129,29 @@ def test_command_base_rebuilds_every_plain_type():
     assert dict(other.dbs[0].data[b"z"]) == {b"m": 1.5, b"n": float("-inf")}
     assert other.dbs[0].data[b"h"].fields == {b"f": b"v", b"g": b"w"}
     assert other.dbs[5].data[b"x"].last_id == eng.dbs[5].data[b"x"].last_id
+
+
+# ---- any cut of a valid stream ----------------------------------------------------------
+
+_ARGS = st.lists(st.binary(max_size=12), min_size=1, max_size=5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_ARGS, min_size=1, max_size=8), st.data())
+def test_any_cut_keeps_exactly_the_whole_commands_before_it(commands, data):
+    encoded = [encode_command(argv) for argv in commands]
+    stream_bytes = b"".join(encoded)
+    cut = data.draw(st.integers(0, len(stream_bytes)))
+    ends, total = [], 0
+    for chunk in encoded:
+        total += len(chunk)
+        ends.append(total)
+    whole = [argv for argv, end in zip(commands, ends) if end <= cut]
+    got = []
+    try:
+        for argv, _ in aof_load.parse_commands(stream_bytes[:cut]):
+            got.append(argv)
+        assert cut in [0] + ends
+    except aof_load.AofTruncated as exc:
+        assert exc.valid_up_to == max([0] + [e for e in ends if e <= cut])
+    assert got == whole
