@@ -88,6 +88,7 @@ class AppendOnlyFile:
         self.rewrite_scheduled = False
         self._rewrite_incr_seq = None
         self._failed_at = 0.0
+        self._timestamp = 0
         self._unsynced = False
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -101,6 +102,22 @@ class AppendOnlyFile:
             self.selected = db_index
             self.buf.append(select_command(db_index))
         self.buf.append(encode_command(argv))
+
+    def propagate_timestamped(self, db_index: int, argv: list) -> None:
+        """The propagator with aof-timestamp-enabled: a ``#TS:<unix time>`` annotation
+        first whenever the second changed (Redis's genAofTimestampAnnotationIfNeeded)."""
+        now = int(time.time())
+        if now > self._timestamp:
+            self._timestamp = now
+            self.buf.append(b"#TS:%d\r\n" % now)
+        self.propagate(db_index, argv)
+
+    @property
+    def propagator(self):
+        """The callable to register in engine.propagators (chosen once, at open)."""
+        if self.config.aof_timestamp_enabled:
+            return self.propagate_timestamped
+        return self.propagate
 
     def flush(self) -> None:
         """write() what is buffered; with appendfsync always, fsync it too. Called before
@@ -227,6 +244,7 @@ class AppendOnlyFile:
                 os.close(old)
         self.manifest = manifest
         self.selected = -1
+        self._timestamp = 0
 
     # ---- rewrite ---------------------------------------------------------------------------
 

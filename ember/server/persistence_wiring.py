@@ -238,7 +238,8 @@ class Persistence:
                                         self.children, self._write_aof_base)
         aof.open()
         self.aof = aof
-        self.engine.propagators.append(aof.propagate)
+        self._aof_propagator = aof.propagator
+        self.engine.propagators.append(self._aof_propagator)
         self.server.aof_flush = aof.flush
 
     def _close_aof(self) -> None:
@@ -248,8 +249,8 @@ class Persistence:
         if self.children.kind == "aof":
             self.children.kill()
         aof.close()
-        if aof.propagate in self.engine.propagators:
-            self.engine.propagators.remove(aof.propagate)
+        if self._aof_propagator in self.engine.propagators:
+            self.engine.propagators.remove(self._aof_propagator)
         self.server.aof_flush = None
         self.aof = None
 
@@ -311,7 +312,9 @@ class Persistence:
         self._update_misconf()
 
     def _update_misconf(self) -> None:
-        if self.snapshots.writes_refused():
+        if self.engine.hooks.get("role", "master") in ("slave", "replica"):
+            self.gates.clear("misconf")         # Redis refuses writes on a master only
+        elif self.snapshots.writes_refused():
             self.gates.set("misconf", _refuse_writes(MISCONF))
         elif self.aof is not None and not self.aof.last_write_ok:
             self.gates.set("misconf", _refuse_writes(

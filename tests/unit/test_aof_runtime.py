@@ -127,3 +127,21 @@ def test_child_runner_foreground_and_forked():
     assert pid > 0 and runner.busy and runner.kind == "rdb"
     assert runner.poll(block=True)
     assert results == [True, False] and not runner.busy
+
+
+def test_timestamp_annotations_when_enabled(workdir):
+    engine = make_engine()
+    engine.config.set("aof-timestamp-enabled", ["yes"])
+    aof = make_aof(engine)
+    aof.open()
+    assert aof.propagator == aof.propagate_timestamped
+    aof.propagator(0, [b"SET", b"a", b"1"])
+    aof.propagator(0, [b"SET", b"b", b"2"])
+    aof.flush()
+    aof.close()
+    with open("appendonlydir/appendonly.aof.1.incr.aof", "rb") as handle:
+        data = handle.read()
+    assert data.startswith(b"#TS:") and 1 <= data.count(b"#TS:") <= 2   # a second may tick
+    fresh = make_engine()
+    load_aof(fresh, "appendonlydir", aof.manifest, False)
+    assert fresh.dbs[0].data == {b"a": b"1", b"b": b"2"}
