@@ -174,12 +174,13 @@ class AppendOnlyFile:
         """Path of one of the AOF's files."""
         return os.path.join(self.directory, name)
 
-    def open(self) -> None:
+    def open(self, create_base: bool = True) -> None:
         """Open for appending (start-up, or appendonly turned on): create what is missing
-        (the directory, a BASE when there is none and nothing else, an INCR file)."""
+        (the directory, a BASE when there is none and nothing else, an INCR file).
+        ``create_base`` False: a rewrite is about to write the BASE (CONFIG SET)."""
         os.makedirs(self.directory, exist_ok=True)
         manifest = self.manifest
-        if manifest.base is None and not manifest.incrs:
+        if manifest.base is None and not manifest.incrs and create_base:
             name = manifest.new_base(self.filename, self.config.aof_use_rdb_preamble)
             log.info("Creating AOF base file %s on server start", name)
             self.base_size = write_file_atomically(self.path(name), self.write_base,

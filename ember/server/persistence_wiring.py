@@ -233,10 +233,10 @@ class Persistence:
 
     # ---- the AOF ----------------------------------------------------------------------
 
-    def _open_aof(self, manifest: Manifest) -> None:
+    def _open_aof(self, manifest: Manifest, create_base: bool = True) -> None:
         aof = aof_module.AppendOnlyFile(self.config, self.config.appenddirname, manifest,
                                         self.children, self._write_aof_base)
-        aof.open()
+        aof.open(create_base)
         self.aof = aof
         self._aof_propagator = aof.propagator
         self.engine.propagators.append(self._aof_propagator)
@@ -260,7 +260,7 @@ class Persistence:
             if self.children.kind == "rdb":
                 self.children.kill()
             manifest = loading.read_manifest(config.appenddirname, config.appendfilename)
-            self._open_aof(manifest or Manifest())
+            self._open_aof(manifest or Manifest(), create_base=False)   # the rewrite's job
             self.rewrite()
         elif not config.appendonly and self.aof is not None:
             self._close_aof()
