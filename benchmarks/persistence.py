@@ -4,12 +4,13 @@ throughput with the AOF on (everysec, always), and throughput while BGSAVE runs.
 
     python benchmarks/persistence.py [--keys 1000000] [--requests 100000] [--clients 50]
 
-Each server runs in its own temporary directory. The dataset (SET key:<i> <16-byte
-value>) is sent with ``redis-cli --pipe``; SAVE is timed from the client; the load time
-is the time from process start to "Ready to accept connections" minus the same for an
-empty dataset (interpreter start-up is not loading). redis-benchmark runs SET and GET
-with -P 1 against each server in the same configuration; the ratio is ember / redis.
-During BGSAVE, redis-benchmark SET runs while the child writes the snapshot of N keys.
+Each server runs in its own temporary directory. The dataset (SET key:<i> <value>, 16
+bytes by default, --value-size) is sent with ``redis-cli --pipe``; SAVE is timed from the
+client; the load time is the time from process start to "Ready to accept connections"
+minus the same for an empty dataset (interpreter start-up is not loading).
+redis-benchmark runs SET and GET with -P 1 against each server in the same
+configuration; the ratio is ember / redis. During BGSAVE, redis-benchmark SET runs while
+the child writes the snapshot of N keys.
 Results are printed as a markdown table.
 """
 
@@ -77,15 +78,24 @@ class Server:
             self.proc.wait()
 
 
+VALUE_SIZE = 16
+
+
 def populate(server: Server, keys: int) -> None:
-    """SET key:<i> <value> for i < keys, through redis-cli --pipe."""
-    chunks = []
-    for i in range(keys):
-        key = b"key:%d" % i
-        chunks.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$16\r\nvalue-0123456789\r\n"
-                      % (len(key), key))
-    subprocess.run(["redis-cli", "-p", str(server.port), "--pipe"], input=b"".join(chunks),
-                   check=True, capture_output=True)
+    """SET key:<i> <VALUE_SIZE bytes> for i < keys, through redis-cli --pipe (in slices,
+    so a big dataset is never built in memory at once)."""
+    # random hex: LZF (redis-server's rdbcompression) finds little to compress in it
+    value = (b"value-0123456789" if VALUE_SIZE == 16
+             else os.urandom(VALUE_SIZE // 2 + 1).hex().encode()[:VALUE_SIZE])
+    tail = b"$%d\r\n%s\r\n" % (len(value), value)
+    step = max(1, (64 << 20) // (VALUE_SIZE + 40))
+    for first in range(0, keys, step):
+        chunks = []
+        for i in range(first, min(keys, first + step)):
+            key = b"key:%d" % i
+            chunks.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n" % (len(key), key) + tail)
+        subprocess.run(["redis-cli", "-p", str(server.port), "--pipe"],
+                       input=b"".join(chunks), check=True, capture_output=True)
 
 
 REPEAT = 1
@@ -207,6 +217,8 @@ def main(argv=None) -> int:
     ap.add_argument("--keys", type=int, default=1000000)
     ap.add_argument("--requests", type=int, default=100000)
     ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--value-size", type=int, default=16,
+                    help="bytes per value (1000 with 1000000 keys: a 1 GB dataset)")
     ap.add_argument("--repeat", type=int, default=1,
                     help="redis-benchmark runs per measurement (the median is shown)")
     ap.add_argument("--only", choices=("load", "aof", "bgsave"), default=None,
@@ -217,8 +229,9 @@ def main(argv=None) -> int:
     if args.micro:
         micro()
         return 0
-    global REPEAT
+    global REPEAT, VALUE_SIZE
     REPEAT = args.repeat
+    VALUE_SIZE = args.value_size
     if args.only in (None, "load"):
         section_load(args)
     if args.only in (None, "aof"):
@@ -230,7 +243,7 @@ def main(argv=None) -> int:
 
 def section_load(args) -> None:
     """SAVE and start-up load of --keys keys."""
-    print(f"## SAVE and start-up load, {args.keys} keys\n")
+    print(f"## SAVE and start-up load, {args.keys} keys of {args.value_size} bytes\n")
     print("| server | SAVE s | load s | dump.rdb bytes |\n|---|---|---|---|")
     figures = {}
     for kind in ("redis", "ember"):
