@@ -65,6 +65,14 @@ def start_sentinel(primary_port: int) -> ServerProcess:
     return server
 
 
+def reachable(predicate) -> bool:
+    """``predicate()``, False while the server is unreachable (restarting)."""
+    try:
+        return predicate()
+    except (OSError, redis.ConnectionError):
+        return False
+
+
 class Writer(threading.Thread):
     """INCR-free writes of unique keys through Sentinel; records what was acknowledged
     and what ``WAIT 1`` confirmed."""
@@ -145,9 +153,12 @@ def test_sentinel_fails_over_an_ember_group():
         primary._ready = threading.Event()      # wait for this start's ready line
         primary.start()
         old = redis.Redis(port=p_port)
-        assert wait_until(lambda: info(old).get("role") == "slave"
-                          and info(old).get("master_port") == str(new_port)
-                          and info(old).get("master_link_status") == "up", 20)
+        # Sentinel converts an instance it knows as a replica after it reported
+        # role:master for 8 s (4 hello periods), seen by INFO every 10 s.
+        assert wait_until(lambda: reachable(lambda: info(old).get("role") == "slave"
+                                            and info(old).get("master_port") == str(new_port)
+                                            and info(old).get("master_link_status") == "up"),
+                          40, 0.1)
 
         writer.stop.set()
         writer.join()
