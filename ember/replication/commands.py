@@ -159,3 +159,26 @@ def wait(ctx, argv):
 def role(ctx, argv):
     """The replication role of this server and its peers."""
     return _repl(ctx).role()
+
+
+def _replicate_publish() -> None:
+    """PUBLISH reaches replicas too (Redis forces its propagation to replicas, not to the
+    AOF), so that clients subscribed on a replica get the primary's messages."""
+    spec = COMMANDS.get("publish")
+    if spec is None or getattr(spec.handler, "replicated", False):
+        return
+    original = spec.handler
+
+    def publish(ctx, argv):
+        reply = original(ctx, argv)
+        repl = ctx.engine.hooks.get("replication")
+        if repl is not None and repl.backlog.active:
+            repl.primary.propagate(ctx.db.id, argv)
+        return reply
+
+    publish.replicated = True
+    publish.__doc__ = original.__doc__
+    spec.handler = publish
+
+
+_replicate_publish()

@@ -203,3 +203,23 @@ def test_wait_and_getack_across_implementations():
             p.close()
             replica_server.stop()
             primary_server.stop()
+
+
+def test_publish_on_ember_reaches_a_redis_replicas_subscribers():
+    primary_server = ember()
+    replica_server = start_redis("--replicaof", "127.0.0.1", str(primary_server.port))
+    p, r = client(primary_server), client(replica_server)
+    try:
+        assert wait_until(lambda: info(r).get("master_link_status") == "up", 10)
+        sub = r.pubsub()
+        sub.subscribe("news")
+        assert sub.get_message(timeout=5)["type"] == "subscribe"
+        p.publish("news", "hello")
+        message = sub.get_message(timeout=5)
+        assert message is not None and message["data"] == b"hello"
+        sub.close()
+    finally:
+        p.close()
+        r.close()
+        replica_server.stop()
+        primary_server.stop()

@@ -220,3 +220,14 @@ def test_wrong_masterauth_keeps_the_link_down():
         r.close()
         replica.stop()
         primary.stop()
+
+
+def test_publish_reaches_subscribers_on_the_replica(pair):
+    primary, replica, p, r = pair
+    sub = r.pubsub()
+    sub.subscribe("news")
+    assert sub.get_message(timeout=5)["type"] == "subscribe"
+    assert p.publish("news", "hello") == 0          # nobody listens on the primary
+    message = sub.get_message(timeout=5)
+    assert message is not None and message["data"] == b"hello"
+    sub.close()
