@@ -143,3 +143,17 @@ def test_ember_loads_redis_appendonlydir(tmp_path, preamble):
         assert redis.Redis(port=ref.port).get("written-by-ember") == b"1"
     finally:
         ref.stop()
+
+
+@pytest.mark.parametrize("appendonly", ["yes", "no"])
+def test_info_persistence_has_redis_fields_in_redis_order(tmp_path, appendonly):
+    names = []
+    for kind, starter in (("redis", start_redis), ("ember", start_ember)):
+        (tmp_path / kind).mkdir()
+        server = starter(tmp_path / kind, "--appendonly", appendonly)
+        try:
+            info = redis.Redis(port=server.port).info("persistence")
+        finally:
+            server.stop()
+        names.append(list(info))            # field names, in the order the server sent
+    assert names[0] == names[1]
