@@ -118,6 +118,15 @@ class Replication:
             self.link.failover = False
             self.failover.psync_answered(accepted)
 
+    def restore_origin(self, replid: str, offset: int, stream_db: int) -> None:
+        """Our data is an RDB saved at ``offset`` of history ``replid`` (a restart):
+        PSYNC from there, in the stream's database."""
+        self.backlog.reset_to(replid, offset)
+        self.backlog.create()
+        self.engine.replid = replid
+        if self.link is not None:
+            self.link.db_index = min(max(stream_db, 0), len(self.engine.dbs) - 1)
+
     def continued(self, new_id: str) -> None:
         """+CONTINUE: a new replid means our primary was promoted; keep the old one."""
         backlog = self.backlog

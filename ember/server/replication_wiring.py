@@ -21,6 +21,7 @@ import logging
 import os
 
 from ember.replication.manager import Replication
+from ember.replication.rdb_info import read_replication_info
 
 log = logging.getLogger("ember")
 
@@ -50,10 +51,29 @@ def install(server) -> Replication:
     config.add_applier("repl-backlog-size",
                        lambda cfg: repl.backlog.resize(cfg.repl_backlog_size))
     server.shutdown_hooks.append(wiring.shutdown)
+    hooks["rdb_aux"] = lambda: rdb_aux(repl)     # SAVE/BGSAVE files carry our offset
     if config.replicaof:        # replicaof in the config: a replica from the start; the
         host, port = config.replicaof       # cron connects once the loop runs
+        saved = {} if config.appendonly else read_replication_info(config.dbfilename)
         repl.replicaof(host, int(port))
+        if "repl-id" in saved and "repl-offset" in saved:
+            # Restarted from our own RDB: continue from its offset (a partial resync
+            # when the primary's backlog still covers the gap).
+            repl.restore_origin(saved["repl-id"].decode("latin-1"),
+                                int(saved["repl-offset"]),
+                                int(saved.get("repl-stream-db", b"0")))
     return repl
+
+
+def rdb_aux(repl) -> dict:
+    """The replication AUX fields of an RDB saved now (None when there is no history:
+    a primary that never had a replica), as Redis's rdbPopulateSaveInfo."""
+    backlog = repl.backlog
+    if repl.link is None and not backlog.active:
+        return None
+    return {"repl-stream-db": str(repl.primary.stream_db()).encode(),
+            "repl-id": backlog.replid.encode(),
+            "repl-offset": str(backlog.offset).encode()}
 
 
 class _LinkProtocol(asyncio.Protocol):

@@ -90,3 +90,39 @@ def test_kill_9_and_restart_under_write_load():
         p.close()
         replica.stop()
         primary.stop()
+
+
+def test_restart_from_its_own_rdb_is_a_partial_resync():
+    """A replica killed with SIGKILL and restarted from the RDB it saved earlier asks
+    for the offset that file holds (its AUX repl-id/repl-offset) and continues."""
+    primary = ember()
+    p = client(primary)
+    replica = ember("--replicaof", "127.0.0.1", str(primary.port))
+    r = client(replica)
+    try:
+        for i in range(200):
+            p.set("k%d" % i, i)
+        p.execute_command("SELECT", 2)      # the stream is in db 2 when the file is saved
+        client(primary, 2).set("in2", "x")
+        assert offsets_equal(p, r)
+        r.save()                            # the replica's own snapshot, at this offset
+        for i in range(200, 300):
+            client(primary, 2).set("k%d" % i, i)     # after the save: no SELECT needed
+        assert offsets_equal(p, r)
+        replica.proc.send_signal(signal.SIGKILL)
+        replica.proc.wait()
+        for i in range(300, 400):
+            client(primary, 2).set("k%d" % i, i)     # while it is down
+        full = stats(p)["sync_full"]
+        r.close()
+        replica = ServerProcess(replica.argv, replica.port, replica.cwd).start()
+        r = client(replica)
+        assert offsets_equal(p, r)
+        after = stats(p)
+        assert after["sync_full"] == full and after["sync_partial_ok"] == 1
+        assert snapshot(primary) == snapshot(replica)
+    finally:
+        p.close()
+        r.close()
+        replica.stop()
+        primary.stop()
