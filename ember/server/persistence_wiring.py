@@ -147,12 +147,14 @@ class Persistence:
 
     def _write_rdb(self, write, dbs, aux=None) -> None:
         parts = self._rdb_parts()
-        write_rdb(write, dbs, aux=parts["aux"] if aux is None else aux,
-                  functions=parts["functions"])
+        fields = dict(parts["aux"] or {})
+        fields.update(aux or {})
+        write_rdb(write, dbs, aux=fields, functions=parts["functions"],
+                  compress=self.config.rdbcompression)
 
     def _write_aof_base(self, write) -> None:
         if self.config.aof_use_rdb_preamble:
-            self._write_rdb(write, self.engine.dbs)
+            self._write_rdb(write, self.engine.dbs, {"aof-base": 1})
         else:
             aof_module.write_commands_base(write, self.engine.dbs, self.engine.now())
 
