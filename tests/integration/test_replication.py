@@ -231,3 +231,22 @@ def test_publish_reaches_subscribers_on_the_replica(pair):
     message = sub.get_message(timeout=5)
     assert message is not None and message["data"] == b"hello"
     sub.close()
+
+
+def test_disk_based_full_sync():
+    """repl-diskless-sync no: the RDB goes through a file and is sent as $<len>."""
+    primary = ember("--repl-diskless-sync", "no")
+    p = client(primary)
+    p.rpush("l", *range(1000))
+    p.set("s", "v" * 10_000)
+    replica = ember("--replicaof", "127.0.0.1", str(primary.port))
+    r = client(replica)
+    try:
+        assert offsets_equal(p, r)
+        assert "target: disk" in primary.log
+        assert snapshot(primary) == snapshot(replica)
+    finally:
+        p.close()
+        r.close()
+        replica.stop()
+        primary.stop()
