@@ -260,7 +260,7 @@ class Replication:
                 ("master_link_status", "up" if up else "down"),
                 ("master_last_io_seconds_ago", int(now - link.last_io) if up else -1),
                 ("master_sync_in_progress", int(link.state in ("sync", "loading"))),
-                ("slave_read_repl_offset", backlog.offset),
+                ("slave_read_repl_offset", backlog.offset + len(link.tail)),
                 ("slave_repl_offset", backlog.offset),
             ]
             if link.state == "sync":
