@@ -102,9 +102,16 @@ _NOT_WHILE_LOADING = frozenset(("monitor", "subscribe", "psubscribe", "ssubscrib
                                 "client|tracking"))
 
 
+def _refuse(client, spec, message: str) -> ReplyError:
+    """A refusal counted as Redis counts rejected commands (errorstats, rejected_calls)."""
+    spec.rejected_calls += 1
+    client.engine.stats.count_error(message)
+    return ReplyError(message)
+
+
 def _loading_gate(client, spec, argv):
     if "loading" not in spec.flags or spec.name in _NOT_WHILE_LOADING:
-        return ReplyError(LOADING)
+        return _refuse(client, spec, LOADING)
     return None
 
 
@@ -442,6 +449,6 @@ class Persistence:
 def _refuse_writes(message: str):
     def gate(client, spec, argv):
         if spec.is_write or spec.name == "ping":
-            return ReplyError(message)
+            return _refuse(client, spec, message)
         return None
     return gate

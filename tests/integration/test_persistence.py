@@ -134,6 +134,7 @@ def test_bgsave_error_refuses_writes_with_misconf(tmp_path):
         with pytest.raises(redis.ResponseError) as exc:
             client.set("b", 2)
         assert str(exc.value) == MISCONF
+        assert client.info("errorstats")["errorstat_MISCONF"]["count"] >= 1
         assert client.get("a") == b"1"                  # reads still work
         client.config_set("stop-writes-on-bgsave-error", "no")
         assert wait_until(lambda: not _refused(client))
