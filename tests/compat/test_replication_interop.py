@@ -223,3 +223,30 @@ def test_publish_on_ember_reaches_a_redis_replicas_subscribers():
         r.close()
         replica_server.stop()
         primary_server.stop()
+
+
+@pytest.mark.parametrize("direction", ["ember->redis", "redis->ember"])
+def test_failover_across_implementations(direction):
+    """FAILOVER on one implementation hands the primary role to the other (PSYNC ...
+    FAILOVER, +CONTINUE), and the data follows."""
+    make_primary, make_replica = ((ember, start_redis) if direction == "ember->redis"
+                                  else (lambda *a: start_redis(*FAST, *a), ember))
+    primary_server = make_primary()
+    p = client(primary_server)
+    p.set("before", "1")
+    replica_server = make_replica("--replicaof", "127.0.0.1", str(primary_server.port))
+    r = client(replica_server)
+    try:
+        assert offsets_equal(p, r)
+        assert wait_until(lambda: "state=online" in info(p).get("slave0", ""), 10)
+        assert p.execute_command("FAILOVER") == b"OK"
+        assert wait_until(lambda: info(r)["role"] == "master"
+                          and info(p).get("master_link_status") == "up", 15)
+        r.set("after", "2")
+        assert offsets_equal(r, p)
+        assert p.get("after") == b"2" and r.get("before") == b"1"
+    finally:
+        p.close()
+        r.close()
+        replica_server.stop()
+        primary_server.stop()
