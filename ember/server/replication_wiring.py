@@ -43,8 +43,10 @@ def install(server) -> Replication:
     hooks["replication"] = repl
     hooks["replication_info"] = repl.info
     hooks.setdefault("cron", []).append(repl.cron)
+    primary = repl.primary
     hooks.setdefault("disconnect", []).append(
-        lambda client: ("slave" in client.flags) and repl.primary.detach(client))
+        lambda client: ("slave" in client.flags or client.id in primary.settings)
+        and primary.detach(client))
     config = server.config
     for name in ("replica-read-only", "replica-serve-stale-data", "min-replicas-to-write"):
         config.add_applier(name, lambda cfg: repl.update_gates())
