@@ -14,6 +14,12 @@ IN_PROGRESS = "ERR Background save already in progress"
 GENERIC = "ERR"
 
 
+def _in_exec(ctx) -> bool:
+    """True while EXEC runs the queued commands (ctx.multi is set then; outside EXEC a
+    client in MULTI has its commands queued, never run)."""
+    return ctx.multi is not None
+
+
 def _state(ctx):
     state = ctx.engine.hooks.get("persistence")
     if state is None:
@@ -47,8 +53,8 @@ def bgsave(ctx, argv):
     children = state.children
     if children.kind == "rdb":
         raise ReplyError(IN_PROGRESS)
-    if children.busy:
-        if schedule:
+    if children.busy or _in_exec(ctx):     # Redis never forks from inside EXEC
+        if schedule or _in_exec(ctx):
             state.snapshots.scheduled = True
             return Status("Background saving scheduled")
         raise ReplyError(
@@ -67,7 +73,7 @@ def bgrewriteaof(ctx, argv):
     children = state.children
     if children.kind == "aof":
         raise ReplyError("ERR Background append only file rewriting already in progress")
-    if children.busy:
+    if children.busy or _in_exec(ctx):
         state.schedule_rewrite()
         return Status("Background append only file rewriting scheduled")
     if not state.rewrite():

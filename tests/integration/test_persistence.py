@@ -106,6 +106,27 @@ def test_bgsave_schedule_waits_for_the_running_rewrite(tmp_path):
         server.stop()
 
 
+def test_bgsave_inside_exec_is_scheduled(tmp_path):
+    server = start(tmp_path)
+    try:
+        client = redis.Redis(port=server.port)
+        sock = socket.create_connection(("127.0.0.1", server.port))
+        sock.sendall(b"MULTI\r\nSET a 1\r\nBGSAVE\r\nBGREWRITEAOF\r\nEXEC\r\n")
+        expected = (b"+OK\r\n" + b"+QUEUED\r\n" * 3 + b"*3\r\n+OK\r\n"
+                    b"+Background saving scheduled\r\n"
+                    b"+Background append only file rewriting scheduled\r\n")  # redis 7.0's
+        reply = b""
+        while len(reply) < len(expected):
+            reply += sock.recv(4096)
+        sock.close()
+        assert reply == expected
+        assert wait_until(lambda: info(client)["rdb_saves"] == 1
+                          and info(client)["rdb_bgsave_in_progress"] == 0)
+        assert info(client)["rdb_changes_since_last_save"] == 0
+    finally:
+        server.stop()
+
+
 def test_save_point_triggers_bgsave(tmp_path):
     server = start(tmp_path, "--save", "1", "3")
     try:
