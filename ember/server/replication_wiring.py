@@ -44,9 +44,15 @@ def install(server) -> Replication:
     hooks["replication_info"] = repl.info
     hooks.setdefault("cron", []).append(repl.cron)
     primary = repl.primary
-    hooks.setdefault("disconnect", []).append(
-        lambda client: ("slave" in client.flags or client.id in primary.settings)
-        and primary.detach(client))
+
+    def disconnected(client) -> None:
+        if "slave" in client.flags or client.id in primary.settings:
+            primary.detach(client)
+        elif "master" in client.flags and repl.link is not None \
+                and client is repl.link.master_client:
+            repl.drop_link()        # CLIENT KILL TYPE master: reconnect (partial resync)
+
+    hooks.setdefault("disconnect", []).append(disconnected)
     config = server.config
     for name in ("replica-read-only", "replica-serve-stale-data", "min-replicas-to-write"):
         config.add_applier(name, lambda cfg: repl.update_gates())

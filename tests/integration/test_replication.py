@@ -250,3 +250,12 @@ def test_disk_based_full_sync():
         r.close()
         replica.stop()
         primary.stop()
+
+
+def test_client_kill_type_master_reconnects_with_a_partial_resync(pair):
+    primary, replica, p, r = pair
+    assert r.client_kill_filter(_type="master") == 1
+    p.set("after-kill", 1)
+    assert offsets_equal(p, r)
+    assert r.get("after-kill") == b"1"
+    assert int(p.info("stats")["sync_partial_ok"]) == 1
