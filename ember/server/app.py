@@ -185,6 +185,8 @@ class Server:
             return
         kind = "pubsub" if (conn.client.subscriptions or conn.client.psubscriptions
                             or conn.client.ssubscriptions) else "normal"
+        if "slave" in conn.client.flags:    # a replica's stream (replication_wiring.py)
+            kind = "replica"
         hard, soft, soft_seconds = limits.get(kind, (0, 0, 0))
         size = conn.output_buffer_size()
         if hard and size > hard:
