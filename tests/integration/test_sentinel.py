@@ -65,6 +65,11 @@ def start_sentinel(primary_port: int) -> ServerProcess:
     return server
 
 
+def conf(server) -> str:
+    with open(os.path.join(server.cwd, "ember.conf")) as fh:
+        return fh.read()
+
+
 def reachable(predicate) -> bool:
     """``predicate()``, False while the server is unreachable (restarting)."""
     try:
@@ -145,6 +150,11 @@ def test_sentinel_fails_over_an_ember_group():
         # The other replica follows the new primary.
         assert wait_until(lambda: info(other).get("master_port") == str(new_port)
                           and info(other).get("master_link_status") == "up", 15)
+        # Sentinel's MULTI / SLAVEOF / CONFIG REWRITE / CLIENT KILL / EXEC took effect in
+        # the config files too.
+        by_port = {server.port: server for server in replicas}
+        assert wait_until(lambda: "replicaof 127.0.0.1 %d" % new_port in conf(by_port[other_port]))
+        assert "replicaof" not in conf(by_port[new_port])
         # The writer carries on through Sentinel.
         done_before = len(writer.acked)
         assert wait_until(lambda: len(writer.acked) > done_before + 50, 10)
