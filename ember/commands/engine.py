@@ -115,7 +115,10 @@ class Engine:
 
     def tick(self) -> None:
         """Refresh the cached clock (the server calls it before each batch of commands)."""
-        self.time.set(self._clock())
+        now = self._clock()
+        cache = self.time
+        cache.ms = now
+        cache.s = now // 1000
 
     # ---- clients -----------------------------------------------------------------------
 

@@ -10,7 +10,6 @@ as Redis does.
 """
 
 import asyncio
-import time
 
 from ember.commands.runtime import must_wait
 from ember.protocol.encoder import BULK_HEADERS, ENCODERS_RESP2, ENCODERS_RESP3, error_bytes
@@ -85,8 +84,10 @@ class Connection(asyncio.Protocol):
         if self.closing:
             return
         client = self.client
-        client.last_interaction = time.time()
-        self.engine.stats.net_input_bytes += len(data)
+        engine = self.engine
+        engine.tick()
+        client.last_interaction = engine.time.ms / 1000
+        engine.stats.net_input_bytes += len(data)
         parser = self.parser
         parser.unauthenticated = not client.authenticated  # RESET can de-authenticate
         commands = parser.feed(data)
@@ -94,15 +95,16 @@ class Connection(asyncio.Protocol):
             self.pending.extend(commands)
             commands = []
         while commands:
-            self.run_commands(commands)
+            self._run(commands)
             # Before AUTH the parser hands over one command at a time (Redis applies the
             # pre-AUTH limits command by command), so ask it for the next one.
             if not parser.unauthenticated or self.closing or self.pending:
                 break
             parser.unauthenticated = not client.authenticated
             commands = parser.feed(b"")
-        self._answer_protocol_error()
-        if self.closing:
+        if parser.error is not None:
+            self._answer_protocol_error()
+        if self.closing or not parser.buffered:
             return
         if parser.buffered > self.server.config.client_query_buffer_limit:
             self.server.log_warning("Closing client that reached max query buffer length")
@@ -112,8 +114,12 @@ class Connection(asyncio.Protocol):
 
     def run_commands(self, commands: list) -> None:
         """Execute parsed commands in order, writing their replies in one batch."""
+        self.engine.tick()
+        self._run(commands)
+
+    def _run(self, commands: list) -> None:
+        """:meth:`run_commands` with the clock already read (``data_received`` reads it)."""
         engine = self.engine
-        engine.tick()
         client = self.client
         execute = engine.execute
         out = self.batch = []
@@ -155,10 +161,11 @@ class Connection(asyncio.Protocol):
                 break
         self.batch = None
         if out:
-            self.write(b"".join(out))
+            self.write(out[0] if len(out) == 1 else b"".join(out))
         if client.close_after_reply:
             self.close()
-        self._answer_protocol_error()
+        if self.parser.error is not None:
+            self._answer_protocol_error()
 
     # ---- CLIENT PAUSE ------------------------------------------------------------------
 

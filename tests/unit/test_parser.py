@@ -411,3 +411,38 @@ inline_alphabet = st.sampled_from([b"a", b"b", b" ", b"\t", b"\r", b"\n", b"\x0b
 @given(st.lists(inline_alphabet, max_size=30).map(b"".join))
 def test_inline_shortcut_splits_exactly_like_sdssplitargs(line):
     assert split_inline(line) == split_inline_full(line)
+
+
+def _multibulk(argv) -> bytes:
+    return b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in argv)
+
+
+@pytest.mark.parametrize("argv", [
+    [b"PI\r\nNG"],
+    [b"GET", b"k\r\n"],
+    [b"GET", b"\r\n\r\n"],
+    [b"SET", b"k", b"v\r\n$1\r\nx"],
+    [b"SET", b"\r\n", b""],
+    [b"MSET", b"a", b"1\r\n", b"b", b"2"],
+])
+def test_one_command_with_crlf_inside_a_bulk(argv):
+    """The single-command fast path checks every header against its piece, so a CRLF
+    inside a bulk (which adds pieces) never yields a wrong command."""
+    assert RequestParser().feed(_multibulk(argv)) == [argv]
+
+
+@pytest.mark.parametrize("data, expected", [
+    (b"PING\r\n", [[b"PING"]]),
+    (b"\r\n", []),
+    (b"  SET  k   v \r\n", [[b"SET", b"k", b"v"]]),
+    (b"PING\r\r\n", [[b"PING"]]),
+    (b"ECHO \"a b\"\r\n", [[b"ECHO", b"a b"]]),
+])
+def test_one_inline_request(data, expected):
+    assert RequestParser().feed(data) == expected
+
+
+def test_one_inline_request_unbalanced_quotes():
+    parser = RequestParser()
+    assert parser.feed(b"ECHO \"a\r\n") == []
+    assert parser.error == "Protocol error: unbalanced quotes in request"
