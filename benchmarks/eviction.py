@@ -66,6 +66,8 @@ def parse_args(argv=None):
     parser.add_argument("--batch", type=int, default=64, help="GETs per round trip")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--ember", default=None, help="command line to start ember")
+    parser.add_argument("--lfu-decay-time", default=None,
+                        help="CONFIG SET on both servers (default: leave Redis's 1)")
     parser.add_argument("--servers", default="redis,ember",
                         help="redis, ember, ember-exact (exact LRU instead of CLOCK)")
     return parser.parse_args(argv)
@@ -216,6 +218,8 @@ def run_hit(args) -> None:
                     client.call("FLUSHALL")
                     client.call("CONFIG", "RESETSTAT")
                     client.call("CONFIG", "SET", "maxmemory-policy", policy)
+                    if args.lfu_decay_time is not None:
+                        client.call("CONFIG", "SET", "lfu-decay-time", args.lfu_decay_time)
                     client.call("CONFIG", "SET", "maxmemory", str(maxmemory))
                     started = time.perf_counter()
                     hits, lookups = replay(client, traces[workload], args)

@@ -215,7 +215,7 @@ class Engine:
             return self._reject(spec, arity_error(spec.name), client)
         if not client.authenticated and not spec.no_auth:
             return self._reject(spec, ReplyError(NOAUTH), client)
-        if self.maxmemory:      # evict first; refuse what may grow memory (OOM)
+        if self.config.maxmemory:   # evict first; refuse what may grow memory (OOM)
             refused = memory.gate(self, client, spec)
             if refused is not None:
                 return refused

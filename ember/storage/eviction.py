@@ -354,7 +354,7 @@ def used_memory(engine) -> int:
 def perform_evictions(engine) -> int:
     """Evict until the estimate is under maxmemory: EVICT_OK, EVICT_RUNNING (time budget
     spent; the cron goes on) or EVICT_FAIL (over the limit and nothing can be evicted)."""
-    maxmemory = engine.maxmemory
+    maxmemory = engine.config.maxmemory
     if not maxmemory:
         return EVICT_OK
     used = used_memory(engine)

@@ -177,24 +177,15 @@ class Database:
         data = self.data
         old = data.get(key)
         data[key] = value
-        if type(value) is bytes and (old is None or type(old) is bytes):
-            # A string costs len(key) + len(value) + STRING_KEY (memory.py).
-            if old is None:
-                mem = self.mem
-                mem.used += len(key) + len(value) + STRING_KEY
-                mem.keys += 1
-            else:
-                self.mem.used += len(value) - len(old)
+        if self.touching:
+            self.access[key] = self.time.s
+        if type(old) is bytes and type(value) is bytes:     # a string overwrites a string
+            self.mem.used += len(value) - len(old)
         else:
             self._charge(key, old, value)
         if not keep_ttl and self.expires and key in self.expires:
             del self.expires[key]
             self.mem.used -= TTL_ENTRY
-        if self.touching:
-            if old is None:
-                self.access[key] = self.fresh * self.time.s
-            else:
-                self.access[key] = self.time.s
 
     def delete(self, key: bytes) -> bool:
         """Remove ``key`` (live or logically expired); True if a live key was removed."""
@@ -205,14 +196,18 @@ class Database:
         return live
 
     def _charge(self, key: bytes, old, value) -> None:
-        """Memory accounting for a store that involves a value other than bytes."""
+        """Memory accounting for a store other than a string overwriting a string: a new
+        key (which CLOCK also marks as not yet used again), or a value other than bytes
+        on either side (see storage/memory.py)."""
         mem = self.mem
-        if old is not None:
-            mem.used -= key_cost(key, old, self.charged.pop(key, 0))
-        else:
+        if old is None:
             mem.keys += 1
+            if self.fresh < 0 and self.touching:
+                self.access[key] = -self.time.s
+        else:
+            mem.used -= key_cost(key, old, self.charged.pop(key, 0))
         if type(value) is bytes:
-            mem.used += key_cost(key, value)
+            mem.used += len(key) + len(value) + STRING_KEY
         else:
             size = estimate(value)
             self.charged[key] = size

@@ -77,14 +77,14 @@ def test_lru_evicts_keys_unused_for_a_turn_of_the_clock(policy):
     assert _evicted(h) == [b"key:000", b"key:001"] + [
         b"key:%03d" % i for i in range(7, 16)]                      # oldest first
     assert {"new:%03d" % i for i in range(10)} <= kept
-    assert _used(h) <= h.engine.maxmemory + h.per_key
+    assert _used(h) <= h.engine.config.maxmemory + h.per_key
     assert h("OBJECT", "IDLETIME", "key:019") == 1      # the CLOCK mark is not idle time
 
 
 def test_volatile_policies_only_evict_keys_with_a_ttl():
     for policy in ("volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"):
         h = _harness(policy, keys=20)
-        h("CONFIG", "SET", "maxmemory", h.engine.maxmemory + 10 * memory.TTL_ENTRY)
+        h("CONFIG", "SET", "maxmemory", h.engine.config.maxmemory + 10 * memory.TTL_ENTRY)
         _fill(h, ["keep:%03d" % i for i in range(10)])
         _fill(h, ["ttl:%03d" % i for i in range(10)], ttl=1000)
         assert not _evicted(h)
@@ -114,7 +114,7 @@ def test_random_policies_stay_under_the_limit(policy):
     h = _harness(policy, keys=30, ttl=bool(ttl))
     _fill(h, ["key:%03d" % i for i in range(100)], ttl)
     assert len(h.db.data) == 31
-    assert _used(h) <= h.engine.maxmemory + h.per_key
+    assert _used(h) <= h.engine.config.maxmemory + h.per_key
     assert "key:099" in _keys(h)
 
 
@@ -244,7 +244,7 @@ def test_ttl_keys_expire_rather_than_count():
 def test_eviction_work_is_bounded_per_command():
     h = _harness("allkeys-lru", keys=2000, maxmemory_eviction_tenacity=0)
     _fill(h, ["key:%04d" % i for i in range(2000)])
-    h.engine.maxmemory = memory.STARTUP_BYTES + 100 * h.per_key     # far below
+    h.engine.config.maxmemory = memory.STARTUP_BYTES + 100 * h.per_key     # far below
     before = len(h.db.data)
     assert eviction.perform_evictions(h.engine) == eviction.EVICT_RUNNING
     assert len(h.db.data) == before - 16        # one batch, then the budget is spent
@@ -257,6 +257,6 @@ def test_eviction_work_is_bounded_per_command():
 def test_maxmemory_accepts_units():
     h = Harness()
     h("CONFIG", "SET", "maxmemory", "100mb")
-    assert h.engine.maxmemory == 100 * 1024 * 1024
+    assert h.engine.config.maxmemory == 100 * 1024 * 1024
     h("CONFIG", "SET", "maxmemory", "0")
-    assert h.engine.maxmemory == 0
+    assert h.engine.config.maxmemory == 0
