@@ -26,8 +26,8 @@ class Backlog:
         self.second_offset = -1         # replid2 is valid for offsets < second_offset
         self.size = max(int(size), 16 * 1024)
         self.active = False             # created with the first replica (Redis: same)
-        self.histlen = 0                # bytes of history held
         self._buf = bytearray()         # the last bytes; trimmed lazily to ``size``
+        self.limit = 2 * self.size      # trim when the buffer passes this
         self.idle_since = None          # time.monotonic() when the last replica left
 
     # ---- the backlog ----------------------------------------------------------------
@@ -37,35 +37,40 @@ class Backlog:
         if not self.active:
             self.active = True
             self._buf = bytearray()
-            self.histlen = 0
 
     def free(self) -> None:
         """Drop the history (repl-backlog-ttl passed with no replica); a new replid
         follows, as Redis's freeReplicationBacklog + changeReplicationId on masters."""
         self.active = False
         self._buf = bytearray()
-        self.histlen = 0
 
     def resize(self, size: int) -> None:
         """repl-backlog-size changed: keep at most the new size of history."""
         self.size = max(int(size), 16 * 1024)
-        self._trim()
+        self.limit = 2 * self.size
+        self.trim()
 
     def feed(self, data: bytes) -> None:
-        """Append bytes of the stream: the offset moves, the backlog keeps them."""
+        """Append bytes of the stream: the offset moves, the backlog keeps them.
+
+        (Primary.propagate does the same inline: keep the two in step.)"""
         self.offset += len(data)
         if self.active:
             buf = self._buf
             buf += data
-            if len(buf) > 2 * self.size:
-                self._trim()
-            self.histlen = min(len(buf), self.size)
+            if len(buf) > self.limit:
+                self.trim()
 
-    def _trim(self) -> None:
+    def trim(self) -> None:
+        """Drop what is older than ``size`` bytes (done lazily, past twice the size)."""
         extra = len(self._buf) - self.size
         if extra > 0:
             del self._buf[:extra]
-        self.histlen = len(self._buf)
+
+    @property
+    def histlen(self) -> int:
+        """Bytes of history held (repl_backlog_histlen)."""
+        return min(len(self._buf), self.size) if self.active else 0
 
     @property
     def first_byte_offset(self) -> int:
@@ -113,7 +118,6 @@ class Backlog:
         self.offset = offset
         self.clear_replid2()
         self._buf = bytearray()
-        self.histlen = 0
 
     def info_fields(self) -> list:
         """INFO replication's repl_backlog_* fields."""

@@ -17,7 +17,7 @@ this module decides who needs one and what happens before and after:
 import logging
 import time
 
-from ember.replication.stream import encode_command, select_command
+from ember.replication.stream import HEADERS, encode_command, select_command
 
 log = logging.getLogger("ember")
 
@@ -83,12 +83,34 @@ class Primary:
         """Propagator: one write, as a RESP command, to the backlog and the replicas."""
         if self.proxy:          # a replica relays its primary's stream, not its own writes
             return
+        # encode_command and feed, inlined: this runs for every write with replicas.
+        out = [b"*%d\r\n" % len(argv)]
+        append = out.append
+        for value in argv:
+            if type(value) is not bytes:
+                value = encode_command([value])[4:]     # "$<n>\r\n<value>\r\n"
+                append(value)
+                continue
+            size = len(value)
+            append(HEADERS[size] if size < 1024 else b"$%d\r\n" % size)
+            append(value)
+            append(b"\r\n")
+        data = b"".join(out)
         if db_index != self.selected_db:
-            data = select_command(db_index) + encode_command(argv)
+            data = select_command(db_index) + data
             self.selected_db = db_index
-        else:
-            data = encode_command(argv)
-        self.feed(data)
+        backlog = self.backlog
+        backlog.offset += len(data)
+        if backlog.active:
+            buf = backlog._buf
+            buf += data
+            if len(buf) > backlog.limit:
+                backlog.trim()
+        if self.replicas:
+            out = self._out
+            out.append(data)
+            if len(out) == 1:
+                self._schedule_flush()
 
     def feed(self, data: bytes) -> None:
         """Bytes of the stream (own writes, or a primary's stream we relay).
@@ -99,14 +121,16 @@ class Primary:
         self.backlog.feed(data)
         if self.replicas:
             out = self._out
-            if not out:
-                defer = self.engine.hooks.get("defer")
-                if defer is None:
-                    out.append(data)
-                    self.flush()
-                    return
-                defer(self.flush)
             out.append(data)
+            if len(out) == 1:
+                self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        defer = self.engine.hooks.get("defer")
+        if defer is None:               # no event loop (unit tests): send at once
+            self.flush()
+        else:
+            defer(self.flush)
 
     def flush(self) -> None:
         """Send the stream bytes queued this iteration to every replica."""

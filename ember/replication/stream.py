@@ -11,15 +11,15 @@ def _arg(value) -> bytes:
     return str(value).encode()          # ints and floats as their decimal text
 
 
-_HEADERS = [b"$%d\r\n" % n for n in range(1024)]
-_OVERHEAD = [len(h) + 2 for h in _HEADERS]          # "$<n>\r\n" + the closing "\r\n"
+HEADERS = [b"$%d\r\n" % n for n in range(1024)]
+_OVERHEAD = [len(h) + 2 for h in HEADERS]          # "$<n>\r\n" + the closing "\r\n"
 
 
 def encode_command(argv) -> bytes:
     """``argv`` as a RESP multibulk, exactly the bytes Redis's stream carries."""
     out = [b"*%d\r\n" % len(argv)]
     append = out.append
-    headers = _HEADERS
+    headers = HEADERS
     for value in argv:
         if type(value) is not bytes:
             value = _arg(value)
