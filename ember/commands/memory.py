@@ -75,7 +75,8 @@ def install(engine) -> None:
             eviction.convert_access(db, cfg.maxmemory_policy, engine.now() // 1000)
 
     for name, applier in (("maxmemory", on_maxmemory), ("maxmemory-policy", on_policy),
-                          ("lfu-log-factor", on_policy), ("lfu-decay-time", on_policy)):
+                          ("lfu-log-factor", on_policy), ("lfu-decay-time", on_policy),
+                          ("maxmemory-samples", on_policy)):
         config.add_applier(name, applier)
     on_policy(config)
     engine.hooks.setdefault("cron", []).append(lambda: cron(engine))
@@ -89,6 +90,7 @@ def install(engine) -> None:
 def _apply_lfu(config) -> None:
     eviction.LFUParams.log_factor = config.lfu_log_factor
     eviction.LFUParams.decay_time = config.lfu_decay_time
+    eviction.LFUParams.samples = config.maxmemory_samples
 
 
 def _frequency(engine, db, key: bytes) -> int:
