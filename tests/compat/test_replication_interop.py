@@ -250,3 +250,30 @@ def test_failover_across_implementations(direction):
         r.close()
         replica_server.stop()
         primary_server.stop()
+
+
+def test_chain_ember_redis_ember_and_promotion_in_the_middle():
+    """ember -> redis-server -> ember: the relayed stream and the middle's RDB reach the
+    end of the chain; promoting the middle keeps the end on a partial resync (PSYNC2)."""
+    top = ember()
+    t = client(top)
+    t.set("seed", "1")
+    middle = start_redis("--replicaof", "127.0.0.1", str(top.port), *FAST)
+    m = client(middle)
+    assert wait_until(lambda: info(m).get("master_link_status") == "up", 10)
+    end = ember("--replicaof", "127.0.0.1", str(middle.port))
+    e = client(end)
+    try:
+        mixed_load(t, rounds=150)
+        assert offsets_equal(t, m, 15) and offsets_equal(m, e, 15)
+        assert snapshot(top) == snapshot(middle) == snapshot(end)
+        m.execute_command("REPLICAOF", "NO", "ONE")
+        m.set("promoted", "yes")
+        assert offsets_equal(m, e, 15)
+        assert e.get("promoted") == b"yes"
+        assert int(info(m, "stats")["sync_partial_ok"]) >= 1
+    finally:
+        for conn in (t, m, e):
+            conn.close()
+        for server in (end, middle, top):
+            server.stop()
