@@ -181,6 +181,10 @@ class Database:
             self.access[key] = self.time.s
         if type(old) is bytes and type(value) is bytes:     # a string overwrites a string
             self.mem.used += len(value) - len(old)
+        elif old is None and type(value) is bytes and self.fresh > 0:   # a new string
+            mem = self.mem
+            mem.used += len(key) + len(value) + STRING_KEY
+            mem.keys += 1
         else:
             self._charge(key, old, value)
         if not keep_ttl and self.expires and key in self.expires:
