@@ -182,3 +182,48 @@ def _replicate_publish() -> None:
 
 
 _replicate_publish()
+
+
+_RO_WRITE = "ERR Write commands are not allowed from read-only scripts."
+_RO_FLAGGED = "ERR Can not execute a script with write flag using *_ro command."
+READONLY = "READONLY You can't write against a read only replica."
+
+
+def _readonly_scripts() -> None:
+    """On a read-only replica, EVAL/EVALSHA/FCALL run as their *_RO forms (a script
+    cannot write there), with Redis's READONLY texts for what gets refused: a script or
+    function that declares writes, and a write a flag-less script attempts."""
+    for name, ro_name in (("eval", "eval_ro"), ("evalsha", "evalsha_ro"),
+                          ("fcall", "fcall_ro")):
+        spec, ro_spec = COMMANDS.get(name), COMMANDS.get(ro_name)
+        if spec is None or ro_spec is None or getattr(spec.handler, "guarded", False):
+            continue
+        spec.handler = _guard(spec.handler, ro_spec.handler)
+
+
+def _guard(original, read_only):
+    def handler(ctx, argv):
+        repl = ctx.engine.hooks.get("replication")
+        if repl is None or repl.link is None or "master" in ctx.flags \
+                or not ctx.engine.config.replica_read_only:
+            return original(ctx, argv)
+        try:
+            reply = read_only(ctx, argv)
+        except ReplyError as exc:
+            raise _as_readonly(exc) from None
+        return _as_readonly(reply) if isinstance(reply, ReplyError) else reply
+
+    handler.guarded = True
+    handler.__doc__ = original.__doc__
+    return handler
+
+
+def _as_readonly(error: ReplyError) -> ReplyError:
+    message = error.message
+    for text_ro in (_RO_WRITE, _RO_FLAGGED):
+        if message.startswith(text_ro):
+            return ReplyError(READONLY + message[len(text_ro):])
+    return error
+
+
+_readonly_scripts()

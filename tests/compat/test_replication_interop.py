@@ -17,6 +17,7 @@ from tests.integration.test_replication_common import (
     offsets_equal,
     snapshot,
 )
+from tests.rawclient import RawClient, encode_command
 from tests.servers import redis_server_path, require_redis, start_redis, wait_until
 
 pytestmark = pytest.mark.compat
@@ -277,3 +278,46 @@ def test_chain_ember_redis_ember_and_promotion_in_the_middle():
             conn.close()
         for server in (end, middle, top):
             server.stop()
+
+
+def test_scripts_cannot_write_on_a_read_only_replica():
+    """EVAL/EVALSHA/FCALL on a read-only replica: the same replies and READONLY errors
+    from ember's replica as from redis-server's."""
+    library = "#!lua name=lib\nredis.register_function('w', function() " \
+              "return redis.call('set', 'x', '1') end)\nredis.register_function{" \
+              "function_name='r', callback=function() return redis.call('get', 'k') end, " \
+              "flags={'no-writes'}}"
+    commands = [
+        ("EVAL", "return redis.call('set', 'x', '1')", "0"),
+        ("EVAL", "return redis.call('get', 'k')", "0"),
+        ("EVAL", "#!lua\nreturn redis.call('get', 'k')", "0"),
+        ("EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'k')", "0"),
+        ("EVALSHA", "a22335312368ca3ce990a8254cce543809e8ea73", "0"),
+        ("FCALL", "w", "0"), ("FCALL", "r", "0"), ("FCALL_RO", "r", "0"),
+        ("SET", "x", "1"),
+    ]
+    replies = []
+    for make in (lambda *a: start_redis(*FAST, *a), ember):
+        primary_server = make()
+        p = client(primary_server)
+        p.set("k", "v")
+        p.function_load(library)
+        p.script_load("return redis.call('set', 'x', '1')")
+        replica_server = make("--replicaof", "127.0.0.1", str(primary_server.port))
+        try:
+            assert offsets_equal(p, client(replica_server))
+            raw = RawClient(replica_server.port)
+            got = []
+            for command in commands:
+                raw.send(encode_command(*command))
+                got.append(raw.read_raw())
+            raw.close()
+            replies.append(got)
+        finally:
+            p.close()
+            replica_server.stop()
+            primary_server.stop()
+    for command, from_redis, from_ember in zip(commands, *replies):
+        assert from_ember == from_redis, command
+    assert replies[1][0].startswith(b"-READONLY You can't write against a read only replica.")
+    assert replies[1][5] == b"-READONLY You can't write against a read only replica.\r\n"
