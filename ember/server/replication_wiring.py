@@ -180,24 +180,30 @@ class ReplicationIO:
             if error is None:
                 error = self._replace_functions(codes)
             finished(error, aux)
+            if error is None and self.server.config.appendonly:
+                self._run_as_primary([b"BGREWRITEAOF"])     # the AOF holds the old data
 
         loop.run_in_executor(None, work).add_done_callback(done)
 
-    def _replace_functions(self, codes: list):
-        """FUNCTION FLUSH + FUNCTION LOAD of the primary's libraries, as its own client."""
+    def _run_as_primary(self, argv: list):
+        """Run one command as the primary's data (no READONLY gate), return its reply."""
         engine = self.server.engine
         client = engine.new_client()
-        client.flags.add("master")          # no READONLY gate: this is the primary's data
+        client.flags.add("master")
         client.special.clear()
         client.authenticated = True
         try:
-            engine.execute(client, [b"FUNCTION", b"FLUSH", b"SYNC"])
-            for code in codes:
-                reply = engine.execute(client, [b"FUNCTION", b"LOAD", b"REPLACE", code])
-                if getattr(reply, "message", None):
-                    return "function library refused: %s" % reply.message
+            return engine.execute(client, argv)
         finally:
             engine.remove_client(client)
+
+    def _replace_functions(self, codes: list):
+        """FUNCTION FLUSH + FUNCTION LOAD of the primary's libraries."""
+        self._run_as_primary([b"FUNCTION", b"FLUSH", b"SYNC"])
+        for code in codes:
+            reply = self._run_as_primary([b"FUNCTION", b"LOAD", b"REPLACE", code])
+            if getattr(reply, "message", None):
+                return "function library refused: %s" % reply.message
         return None
 
     # ---- full syncs ----------------------------------------------------------------------

@@ -8,7 +8,7 @@ import redis
 
 from tests.integration.test_replication_common import client, ember, info, offsets_equal, snapshot
 from tests.rawclient import RawClient, encode_command
-from tests.servers import wait_until
+from tests.servers import ServerProcess, wait_until
 
 
 @pytest.fixture
@@ -259,3 +259,29 @@ def test_client_kill_type_master_reconnects_with_a_partial_resync(pair):
     assert offsets_equal(p, r)
     assert r.get("after-kill") == b"1"
     assert int(p.info("stats")["sync_partial_ok"]) == 1
+
+
+def test_replica_with_aof_rewrites_it_after_a_full_sync():
+    """appendonly yes on a replica: the full sync's data replaces the AOF (a rewrite), so
+    a restart without the primary comes back with the primary's data."""
+    primary = ember()
+    p = client(primary)
+    p.set("from-primary", "1")
+    replica = ember("--replicaof", "127.0.0.1", str(primary.port), "--appendonly", "yes")
+    r = client(replica)
+    try:
+        assert offsets_equal(p, r)
+        p.set("streamed", "2")
+        assert offsets_equal(p, r)
+        assert wait_until(lambda: int(info(r, "persistence")["aof_rewrites"]) >= 1
+                          and info(r, "persistence")["aof_rewrite_in_progress"] == "0", 10)
+        expected = snapshot(primary)
+        primary.stop()
+        replica.stop()
+        replica = ServerProcess(replica.argv, replica.port, replica.cwd).start()
+        assert snapshot(replica) == expected
+    finally:
+        p.close()
+        r.close()
+        replica.stop()
+        primary.stop()
