@@ -19,7 +19,8 @@ def pair():
     p.set("before", "sync")
     p.rpush("list", "a", "b", "c")
     p.set("ttl", "v", px=500_000)
-    p.function_load("#!lua name=before\nredis.register_function('f', function() return 1 end)")
+    p.function_load("#!lua name=before\nredis.register_function{function_name='f', "
+                    "callback=function() return 1 end, flags={'no-writes'}}")
     replica = ember("--replicaof", "127.0.0.1", str(primary.port))
     r = client(replica)
     assert offsets_equal(p, r)
