@@ -10,7 +10,7 @@ import logging
 import time
 import traceback
 from contextlib import contextmanager
-from time import perf_counter_ns
+from time import perf_counter_ns, time_ns
 
 from ember.commands import memory, runtime, slowlog, transactions
 from ember.commands.blocking import BLOCKED, Block, BlockingRegistry
@@ -41,6 +41,11 @@ def unknown_command_error(argv: list) -> ReplyError:
 def _c_string(data: bytes) -> str:
     """Bytes as Redis's %s prints them: up to the first NUL."""
     return data.split(b"\x00", 1)[0].decode("utf-8", "surrogateescape")
+
+
+def wall_clock_ms() -> int:
+    """Unix time in milliseconds (the engine's clock unless a test injects one)."""
+    return time_ns() // 1_000_000
 
 
 def arity_error(name: str) -> ReplyError:
@@ -81,7 +86,7 @@ class Engine:
 
     def __init__(self, config, clock=None):
         self.config = config
-        self._clock = clock or (lambda: int(time.time() * 1000))
+        self._clock = clock or wall_clock_ms
         self.time = TimeCache(self._clock())
         self.keyspace_stats = KeyspaceStats()
         self.stats = ServerStats()

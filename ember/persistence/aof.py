@@ -3,7 +3,7 @@
 Writes reach the AOF through one propagator (``engine.propagators``): it appends the
 command, RESP-encoded, to a list (and a SELECT first when the db changes). The server
 calls :meth:`AppendOnlyFile.flush` before any reply of the loop iteration leaves
-(``Server._flush_all``), so every acknowledged write has been ``write()``-n to the file:
+(``Server.flush_all``), so every acknowledged write has been ``write()``-n to the file:
 a kill -9 loses nothing acknowledged whatever the fsync mode. ``appendfsync always``
 fsyncs in that same flush (one fsync per loop turn, for every client's writes);
 ``everysec`` fsyncs from a thread once a second, off the event loop; ``no`` leaves it to

@@ -69,7 +69,7 @@ class Server:
         self.stopped = None
         self._cron_handle = None
         # Connections with output queued this loop iteration, flushed together.
-        self._to_flush = []
+        self.to_flush = []
         self._expire_cursor = 0
         self.parser_class = choose_parser(os.environ.get("EMBER_PARSER", "pure"))
         self._fast_expire_pending = False
@@ -166,14 +166,16 @@ class Server:
 
     def schedule_flush(self, conn) -> None:
         """Have ``conn``'s queued output sent when this loop iteration's callbacks end."""
-        if not self._to_flush:
-            self.loop.call_soon(self._flush_all)
-        self._to_flush.append(conn)
+        if not self.to_flush:
+            self.loop.call_soon(self.flush_all)
+        self.to_flush.append(conn)
 
-    def _flush_all(self) -> None:
+    def flush_all(self) -> None:
+        """Send every connection's queued replies (once per loop iteration, after the
+        AOF has its writes: Redis's beforeSleep order)."""
         if self.aof_flush is not None:  # the AOF is written before any reply leaves
             self.aof_flush()
-        connections, self._to_flush = self._to_flush, []
+        connections, self.to_flush = self.to_flush, []
         for conn in connections:
             if not conn.closing:
                 conn.flush()

@@ -208,8 +208,11 @@ class Connection(asyncio.Protocol):
         if self.closing:
             return
         self.engine.stats.net_output_bytes += len(data)
-        if not self.outbuf:
-            self.server.schedule_flush(self)
+        if not self.outbuf:     # Server.schedule_flush, written out: once per reply batch
+            server = self.server
+            if not server.to_flush:
+                server.loop.call_soon(server.flush_all)
+            server.to_flush.append(self)
         self.outbuf.append(data)
         self.outsize += len(data)
         if self.outsize > _FLUSH_BYTES:

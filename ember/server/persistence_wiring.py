@@ -9,7 +9,7 @@
   after the listeners are open): in a worker thread, while a server-wide gate answers
   ``-LOADING`` to every command without the ``loading`` flag;
 * with the AOF on, registers the AOF's propagator and sets ``server.aof_flush``, which
-  Server._flush_all and Connection.flush call before any reply leaves.
+  Server.flush_all and Connection.flush call before any reply leaves.
 
 With ``appendonly no`` nothing is added to the per-command path: the propagators list
 stays empty and ``server.aof_flush`` is None.

@@ -127,7 +127,7 @@ class BusyResponder:
         """Send the output queued for the end of the loop iteration (replies produced
         just before the script started, messages the script published), as Redis's
         processEventsWhileBlocked writes pending replies."""
-        flush_all = getattr(self.server, "_flush_all", None)
+        flush_all = getattr(self.server, "flush_all", None)
         if flush_all is not None:
             flush_all()
 
