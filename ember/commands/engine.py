@@ -221,7 +221,7 @@ class Engine:
         if not client.authenticated and not spec.no_auth:
             return self._reject(spec, ReplyError(NOAUTH), client)
         if self.config.maxmemory:   # evict first; refuse what may grow memory (OOM)
-            refused = memory.gate(self, client, spec)
+            refused = memory.gate(self, client, spec, argv)
             if refused is not None:
                 return refused
         if client.special:      # MULTI, RESP2 subscriber mode ...: one test for them all

@@ -27,7 +27,14 @@ from ember.commands.server import help_reply
 from ember.errors import ReplyError
 from ember.protocol.replies import OK, SetReply, Status
 from ember.scripting import payload
-from ember.scripting.meta import SCRIPT_FLAGS, MetaError, flag_names, library_metadata, valid_name
+from ember.scripting.meta import (
+    SCRIPT_FLAGS,
+    MetaError,
+    flag_names,
+    library_metadata,
+    script_shebang,
+    valid_name,
+)
 from ember.storage.glob import glob_match
 
 BAD_NAME = ("Library names can only contain letters, numbers, or underscores(_) and must be "
@@ -231,6 +238,36 @@ def fcall(ctx, argv):
 def fcall_ro(ctx, argv):
     """Invokes a read-only function."""
     return fcall_generic(ctx, argv, read_only=True)
+
+
+def script_denyoom(engine, name: str, argv: list) -> bool:
+    """getCommandFlags' denyoom for EVAL/EVALSHA/FCALL and their _RO forms: what the
+    script or function declares (evalGetCommandFlags, fcallGetCommandFlags); a script
+    without a shebang, or not known yet, has EVAL's flags (no denyoom). The dispatcher's
+    maxmemory gate asks this only when over the limit."""
+    if name.startswith("fcall"):
+        function = libraries(engine).functions.get(argv[1].lower())
+        return function is not None and script_run.flags_deny_oom(function.flags, False)
+    scripting = state(engine)
+    if name.startswith("evalsha"):
+        if len(argv[1]) != 40:
+            return False
+        script = scripting.scripts.get(argv[1].lower())
+        if script is None:
+            return False
+        return script_run.flags_deny_oom(script.flags, script.compat)
+    script = scripting.by_body.get(argv[1])
+    if script is not None:
+        return script_run.flags_deny_oom(script.flags, script.compat)
+    try:
+        flags, compat, _ = script_shebang(argv[1])
+    except MetaError:
+        return False
+    return script_run.flags_deny_oom(flags, compat)
+
+
+SCRIPT_COMMANDS = frozenset(("eval", "evalsha", "eval_ro", "evalsha_ro", "fcall",
+                             "fcall_ro"))
 
 
 # ---- FUNCTION -------------------------------------------------------------------------

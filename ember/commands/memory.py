@@ -182,10 +182,10 @@ def _ignores_maxmemory(engine, client) -> bool:
     return bool(config.replicaof) and config.replica_ignore_maxmemory
 
 
-def gate(engine, client, spec):
+def gate(engine, client, spec, argv=None):
     """Redis's processCommand maxmemory step: evict, then refuse a command that may grow
-    memory (denyoom, EXEC of such, anything queued in MULTI) if still over the limit.
-    Returns the refusal or None."""
+    memory (denyoom, a script or function that declares it may write, EXEC of such,
+    anything queued in MULTI) if still over the limit. Returns the refusal or None."""
     mem = engine.dbs[0].mem
     if not mem.stale and mem.used + memory.STARTUP_BYTES <= engine.config.maxmemory:
         return None                             # the common case: under the limit
@@ -194,16 +194,25 @@ def gate(engine, client, spec):
     out_of_memory = eviction.perform_evictions(engine) == eviction.EVICT_FAIL
     if not out_of_memory:
         return None
-    reject = spec.denyoom
+    reject = spec.denyoom or _script_denyoom(engine, spec, argv)
     queue = client.multi
     if queue is not None:
         if spec.name == "exec":
-            reject = any(queued.denyoom for queued, _ in queue)
+            reject = any(queued.denyoom or _script_denyoom(engine, queued, queued_argv)
+                         for queued, queued_argv in queue)
         elif spec.name not in _MULTI_ALLOWED:
             reject = True
     if not reject:
         return None
     return engine._reject(spec, ReplyError(OOM), client)
+
+
+def _script_denyoom(engine, spec, argv) -> bool:
+    """getCommandFlags for EVAL/FCALL & co: the script's declared flags (functions.py)."""
+    from ember.commands import functions
+    if argv is None or spec.name not in functions.SCRIPT_COMMANDS:
+        return False
+    return functions.script_denyoom(engine, spec.name, argv)
 
 
 # ---- MEMORY ---------------------------------------------------------------------------------

@@ -28,11 +28,15 @@ import logging
 import time
 
 from ember.commands.context import Client
+from ember.commands.memory import OOM
+from ember.commands.memory import _ignores_maxmemory as ignores_maxmemory
 from ember.commands.registry import COMMANDS
 from ember.errors import ReplyError
 from ember.protocol.replies import Raw
 from ember.scripting.errors import CallRejected
 from ember.scripting.sandbox import Host, LuaSandbox
+from ember.storage import eviction
+from ember.storage.memory import STARTUP_BYTES
 
 log = logging.getLogger("ember")
 
@@ -45,6 +49,9 @@ UNKILLABLE = ("UNKILLABLE Sorry the script already executed write commands again
               "dataset. You can either wait the script termination or kill the server in "
               "a hard way using the SHUTDOWN NOSAVE command.")
 KILLED = b"Script killed by user with SCRIPT KILL..."
+NO_ALLOW_OOM = ("OOM allow-oom flag is not set on the script, can not run it when used "
+                "memory > 'maxmemory'")
+AOF_CLIENT_ID = 2 ** 64 - 1     # Redis's CLIENT_ID_AOF (persistence/loading.py)
 LOAD_TIMEOUT_MS = 500
 
 # Redis log levels -> logging levels (ember.server.logsetup: VERBOSE is 15).
@@ -134,6 +141,7 @@ class ScriptRun:
         self.kill_logged = False
         self.shutting_down = False      # SHUTDOWN NOSAVE came in while timed out
         self.write_dirty = False
+        self.oom = False                # over maxmemory at the start: refuse a first write
         self.repl = 3
         self.busy = None
 
@@ -214,14 +222,17 @@ class ScriptHost(Host):
         if spec.is_write and current is not None:
             if current.read_only:
                 self._reject(spec, "Write commands are not allowed from read-only scripts.")
+            if current.oom and spec.denyoom and not current.write_dirty:
+                self._reject(spec, "-" + OOM)    # scriptVerifyOOM: only before any write
             current.write_dirty = True
         return engine.call(self.scripting.client, spec, argv)
 
     def _reject(self, spec, message: str):
-        """Count a refused redis.call as Redis does (once, here) and raise it."""
+        """Count a refused redis.call as Redis does (once, here) and raise it
+        (``message`` is "-CODE text" for an error code other than ERR)."""
         if spec is not None:
             spec.rejected_calls += 1
-        self.engine.stats.count_error("ERR " + message)
+        self.engine.stats.count_error(message[1:] if message[:1] == "-" else "ERR " + message)
         raise CallRejected(message)
 
     def known_command(self, argv: list) -> bool:
@@ -288,14 +299,40 @@ def check_flags(ctx, flags: set, compat: bool, read_only_command: bool) -> None:
         raise ReplyError("ERR Can not execute a script with write flag using *_ro command.")
 
 
+def flags_deny_oom(flags: set, compat: bool) -> bool:
+    """scriptFlagsToCmdFlags's denyoom: a script that declares flags may grow memory
+    unless it says ``no-writes`` or ``allow-oom`` (a script without a shebang keeps
+    EVAL's own flags, which have no denyoom: it is checked at its first write)."""
+    return not compat and "no-writes" not in flags and "allow-oom" not in flags
+
+
+def pre_command_oom(engine, caller) -> bool:
+    """Redis's pre_command_oom_state for a script about to run: over maxmemory even
+    after evicting (the dispatcher's gate, commands/memory.py, evicted just before when
+    it could; this only re-checks, and costs nothing under the limit)."""
+    maxmemory = engine.config.maxmemory
+    if not maxmemory:
+        return False
+    mem = engine.dbs[0].mem
+    if not mem.stale and mem.used + STARTUP_BYTES <= maxmemory:
+        return False
+    if caller.id == AOF_CLIENT_ID or ignores_maxmemory(engine, caller):
+        return False        # mustObeyClient: the primary's stream, the AOF
+    return eviction.perform_evictions(engine) == eviction.EVICT_FAIL
+
+
 def run(ctx, lua: LuaSandbox, fn, name: bytes, flags: set, compat: bool, is_eval: bool,
         read_only_command: bool, argv: list, keys: list, args: list):
     """Run a script or function for ``ctx`` and return its reply (see module docstring)."""
     check_flags(ctx, flags, compat, read_only_command)
     scripting = state(ctx.engine)
     engine = ctx.engine
+    oom = pre_command_oom(engine, ctx) if engine.config.maxmemory else False
+    if oom and flags_deny_oom(flags, compat):
+        raise ReplyError(NO_ALLOW_OOM)
     read_only = read_only_command or (not compat and "no-writes" in flags)
     current = ScriptRun(scripting, ctx, name, is_eval, read_only, argv)
+    current.oom = oom and (compat or "allow-oom" not in flags)
     client = scripting.client
     client.db = ctx.db
     client.resp = 2
