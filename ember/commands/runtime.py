@@ -171,9 +171,13 @@ def monitor_line(client, argv: list, now: float = None) -> bytes:
     return head + b"".join(b" " + quote_arg(arg) for arg in argv) + b"\r\n"
 
 
+_AOF_CLIENT_ID = 2 ** 64 - 1     # persistence/loading.py's AOF client (CLIENT_ID_AOF)
+
+
 def feed_monitors(engine, client, spec, argv: list) -> None:
-    """Send a command that ran to every MONITOR client (not admin/skip_monitor commands)."""
-    if "admin" in spec.flags or "skip_monitor" in spec.flags:
+    """Send a command that ran to every MONITOR client (not admin/skip_monitor commands,
+    nor the AOF being loaded: Redis's call() feeds none in the AOF loading context)."""
+    if "admin" in spec.flags or "skip_monitor" in spec.flags or client.id == _AOF_CLIENT_ID:
         return
     line = None
     for monitor in list(engine.monitors):

@@ -18,6 +18,7 @@ stays empty and ``server.aof_flush`` is None.
 import asyncio
 import logging
 import os
+import threading
 import time
 
 from ember.commands.registry import COMMANDS
@@ -96,12 +97,6 @@ class ServerGates:
         return client
 
 
-# Allowed while loading in Redis, but they would have the loader thread write to their
-# sockets (MONITOR feeds, keyspace events, invalidations): refused until loading ends.
-_NOT_WHILE_LOADING = frozenset(("monitor", "subscribe", "psubscribe", "ssubscribe",
-                                "client|tracking"))
-
-
 def _refuse(client, spec, message: str) -> ReplyError:
     """A refusal counted as Redis counts rejected commands (errorstats, rejected_calls)."""
     spec.rejected_calls += 1
@@ -109,10 +104,56 @@ def _refuse(client, spec, message: str) -> ReplyError:
     return ReplyError(message)
 
 
-def _loading_gate(client, spec, argv):
-    if "loading" not in spec.flags or spec.name in _NOT_WHILE_LOADING:
-        return _refuse(client, spec, LOADING)
-    return None
+class LoaderOutput:
+    """While the loader thread replays the AOF, the output its commands cause (keyspace
+    events to subscribers, tracking invalidations, MONITOR lines) must not touch a
+    socket from that thread: the connections of the clients seen while loading get a
+    ``write``/``push`` that hands the bytes to the event loop (call_soon_threadsafe) when
+    called from another thread. Taken off when loading ends; nothing is added to the
+    connections' path otherwise."""
+
+    def __init__(self, loop):
+        self.loop = loop
+        self.loop_thread = threading.get_ident()
+        self.wrapped = []
+
+    def wrap(self, conn) -> None:
+        """Make ``conn``'s output thread-safe until :meth:`unwrap_all`."""
+        if conn is None or "push" in conn.__dict__:
+            return
+        for name in ("write", "push"):
+            setattr(conn, name, self._marshal(getattr(type(conn), name).__get__(conn)))
+        self.wrapped.append(conn)
+
+    def _marshal(self, method):
+        loop, loop_thread = self.loop, self.loop_thread
+
+        def output(data: bytes) -> None:
+            if threading.get_ident() == loop_thread:
+                method(data)
+            else:
+                loop.call_soon_threadsafe(method, data)
+        return output
+
+    def unwrap_all(self) -> None:
+        """Give the connections their own output methods back."""
+        for conn in self.wrapped:
+            conn.__dict__.pop("write", None)
+            conn.__dict__.pop("push", None)
+        self.wrapped = []
+
+
+def loading_gate(output: LoaderOutput):
+    """The gate answering -LOADING to every command without the ``loading`` flag (the
+    command table's, as Redis's processCommand); the clients it sees get thread-safe
+    output, so MONITOR, SUBSCRIBE, CLIENT TRACKING ... work while the dataset loads."""
+    def gate(client, spec, argv):
+        if client.conn is not None:
+            output.wrap(client.conn)
+        if "loading" not in spec.flags:
+            return _refuse(client, spec, LOADING)
+        return None
+    return gate
 
 
 class Persistence:
@@ -126,6 +167,7 @@ class Persistence:
         self.snapshots = Snapshotter(engine, self.children, self._write_rdb)
         self.aof = None
         self.loading = False
+        self.loader_output = None       # a LoaderOutput while loading at start-up
         self.loading_started = 0.0
         self.load_stats = loading.LoadStats()
         self.gates = ServerGates(engine)
@@ -202,7 +244,10 @@ class Persistence:
         """Refuse commands with -LOADING (but those flagged ``loading``); pause the cron."""
         self.loading = True
         self.loading_started = time.time()
-        self.gates.set("loading", _loading_gate)
+        self.loader_output = LoaderOutput(asyncio.get_running_loop())
+        for client in list(self.engine.clients.values()):
+            self.loader_output.wrap(client.conn)
+        self.gates.set("loading", loading_gate(self.loader_output))
         # The loader fills the databases from a worker thread: no cron meanwhile (active
         # expiry, dict shrinking), as Redis runs none of it while loading.
         handle = getattr(self.server, "_cron_handle", None)
@@ -214,6 +259,9 @@ class Persistence:
         """Serve normally again."""
         self.loading = False
         self.gates.clear("loading")
+        if self.loader_output is not None:
+            self.loader_output.unwrap_all()
+            self.loader_output = None
         if self._cron_paused:
             self._cron_paused = False
             self.server._schedule_cron()
