@@ -29,6 +29,9 @@ class Backlog:
         self._buf = bytearray()         # the last bytes; trimmed lazily to ``size``
         self.limit = 2 * self.size      # trim when the buffer passes this
         self.idle_since = None          # time.monotonic() when the last replica left
+        # Stream bytes counted in ``offset`` but not yet in the buffer nor sent to the
+        # replicas: the writes of this event-loop iteration (Primary.flush settles them).
+        self.pending = []
 
     # ---- the backlog ----------------------------------------------------------------
 
@@ -51,15 +54,25 @@ class Backlog:
         self.trim()
 
     def feed(self, data: bytes) -> None:
-        """Append bytes of the stream: the offset moves, the backlog keeps them.
-
-        (Primary.propagate does the same inline: keep the two in step.)"""
+        """Append bytes of the stream: the offset moves at once, the buffer gets them
+        with the rest of the iteration's bytes (:meth:`settle`)."""
         self.offset += len(data)
+        self.pending.append(data)
+
+    def settle(self) -> bytes:
+        """Move the pending bytes into the buffer (one join, one append) and return
+        them: what the replicas must be sent now."""
+        pending = self.pending
+        if not pending:
+            return b""
+        data = pending[0] if len(pending) == 1 else b"".join(pending)
+        pending.clear()
         if self.active:
             buf = self._buf
             buf += data
             if len(buf) > self.limit:
                 self.trim()
+        return data
 
     def trim(self) -> None:
         """Drop what is older than ``size`` bytes (done lazily, past twice the size)."""
@@ -70,7 +83,20 @@ class Backlog:
     @property
     def histlen(self) -> int:
         """Bytes of history held (repl_backlog_histlen)."""
-        return min(len(self._buf), self.size) if self.active else 0
+        if not self.active:
+            return 0
+        held = len(self._buf)
+        if self.pending:        # counted in the offset, in the buffer once settled
+            held += sum(map(len, self.pending))
+        return min(held, self.size)
+
+    def memory(self) -> int:
+        """Bytes the backlog holds in memory (INFO's mem_replication_backlog): the
+        buffer, which is trimmed lazily, and this iteration's bytes not settled yet."""
+        held = len(self._buf) if self.active else 0
+        if self.pending:
+            held += sum(map(len, self.pending))
+        return held
 
     @property
     def first_byte_offset(self) -> int:
@@ -86,8 +112,11 @@ class Backlog:
             return b""
         if offset < self.first_byte_offset or offset > self.offset + 1:
             return None
-        start = len(self._buf) - (self.offset - offset + 1)
-        return bytes(self._buf[start:])
+        buf = self._buf
+        if self.pending:        # not settled yet (this iteration's writes): read, keep
+            buf = buf + b"".join(self.pending)
+        start = len(buf) - (self.offset - offset + 1)
+        return bytes(buf[start:])
 
     # ---- PSYNC ------------------------------------------------------------------------
 
@@ -117,6 +146,7 @@ class Backlog:
         self.replid = replid
         self.offset = offset
         self.clear_replid2()
+        self.pending.clear()
         self._buf = bytearray()
 
     def info_fields(self) -> list:

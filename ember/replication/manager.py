@@ -57,7 +57,7 @@ class Replication:
                         "the new master with just a partial transfer.")
         self.primary.disconnect_all()       # sub-replicas must learn the new history
         self.primary.proxy = True
-        self.primary.ensure_backlog()
+        self.primary.ensure_backlog()       # (and leaves engine.propagators: proxy)
         self.link = ReplicaLink(self, host, port)
         self.link.failover = failover
         self.engine.hooks["role"] = "slave"
@@ -78,6 +78,7 @@ class Replication:
         self.engine.replid = self.backlog.replid
         self.primary.disconnect_all()
         self.primary.proxy = False
+        self.primary.sync_propagator()      # our own writes feed the stream again
         self.primary.selected_db = -1
         self.engine.hooks["role"] = "master"
         self._set_replica_keyspace(False)

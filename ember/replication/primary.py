@@ -17,13 +17,15 @@ this module decides who needs one and what happens before and after:
 import logging
 import time
 
-from ember.replication.stream import HEADERS, encode_command, select_command
+from ember.replication.stream import HEADERS as _HEADERS
+from ember.replication.stream import encode_command, select_command
 
 log = logging.getLogger("ember")
 
 WAIT_BGSAVE, SEND_BULK, ONLINE = "wait_bgsave_start", "send_bulk", "online"
 _PING = encode_command([b"PING"])
 _GETACK = encode_command([b"REPLCONF", b"GETACK", b"*"])
+_join = b"".join
 
 
 class ReplicaPeer:
@@ -75,55 +77,54 @@ class Primary:
         self.stats = engine.stats
         # REPLCONF settings (listening-port, capa ...) sent before SYNC/PSYNC, by client id.
         self.settings = {}
-        self._out = []                      # stream bytes not yet written to replicas
 
     # ---- the stream ------------------------------------------------------------------
 
     def propagate(self, db_index: int, argv: list) -> None:
-        """Propagator: one write, as a RESP command, to the backlog and the replicas."""
+        """Propagator: one write, as a RESP command, to the backlog and the replicas.
+
+        Per write only the encoding (one ``bytes.join``, written out for the usual
+        shapes) and a list append happen here; the backlog gets the joined bytes of the
+        iteration, and each replica one transport write, in :meth:`flush`.
+        """
         if self.proxy:          # a replica relays its primary's stream, not its own writes
             return
-        # encode_command and feed, inlined: this runs for every write with replicas.
-        out = [b"*%d\r\n" % len(argv)]
-        append = out.append
-        for value in argv:
-            if type(value) is not bytes:
-                value = encode_command([value])[4:]     # "$<n>\r\n<value>\r\n"
-                append(value)
-                continue
-            size = len(value)
-            append(HEADERS[size] if size < 1024 else b"$%d\r\n" % size)
-            append(value)
-            append(b"\r\n")
-        data = b"".join(out)
+        try:
+            size = len(argv)
+            if size == 3:
+                a, b, c = argv
+                data = _join((b"*3\r\n", _HEADERS[len(a)], a, b"\r\n", _HEADERS[len(b)], b,
+                              b"\r\n", _HEADERS[len(c)], c, b"\r\n"))
+            elif size == 2:
+                a, b = argv
+                data = _join((b"*2\r\n", _HEADERS[len(a)], a, b"\r\n", _HEADERS[len(b)], b,
+                              b"\r\n"))
+            else:
+                data = encode_command(argv)
+        except (TypeError, IndexError):     # ints, str or a value of 1 KB and more
+            data = encode_command(argv)
         if db_index != self.selected_db:
             data = select_command(db_index) + data
             self.selected_db = db_index
         backlog = self.backlog
         backlog.offset += len(data)
-        if backlog.active:
-            buf = backlog._buf
-            buf += data
-            if len(buf) > backlog.limit:
-                backlog.trim()
-        if self.replicas:
-            out = self._out
-            out.append(data)
-            if len(out) == 1:
-                self._schedule_flush()
+        pending = backlog.pending
+        pending.append(data)
+        if len(pending) == 1:
+            self._schedule_flush()
 
     def feed(self, data: bytes) -> None:
         """Bytes of the stream (own writes, or a primary's stream we relay).
 
-        The offset and the backlog move at once; the replicas get the bytes of a whole
-        event-loop iteration in one write (Redis writes to replicas in beforeSleep too).
+        The offset moves at once; the backlog and the replicas get the bytes of a whole
+        event-loop iteration in one piece (Redis writes to replicas in beforeSleep too).
         """
-        self.backlog.feed(data)
-        if self.replicas:
-            out = self._out
-            out.append(data)
-            if len(out) == 1:
-                self._schedule_flush()
+        backlog = self.backlog
+        backlog.offset += len(data)
+        pending = backlog.pending
+        pending.append(data)
+        if len(pending) == 1:
+            self._schedule_flush()
 
     def _schedule_flush(self) -> None:
         defer = self.engine.hooks.get("defer")
@@ -133,22 +134,30 @@ class Primary:
             defer(self.flush)
 
     def flush(self) -> None:
-        """Send the stream bytes queued this iteration to every replica."""
-        out = self._out
-        if not out:
-            return
-        data = out[0] if len(out) == 1 else b"".join(out)
-        out.clear()
-        for peer in self.replicas:
-            peer.write(data)
+        """Append the stream bytes of this iteration to the backlog, once, and send the
+        same bytes to every replica (one write each)."""
+        data = self.backlog.settle()
+        if data:
+            for peer in self.replicas:
+                peer.write(data)
 
     def ensure_backlog(self) -> None:
         """Create the backlog and start propagating (the first replica arrives)."""
         if not self.backlog.active:
             self.backlog.create()
         self.backlog.idle_since = None
-        if self.propagate not in self.engine.propagators:
-            self.engine.propagators.append(self.propagate)
+        self.sync_propagator()
+
+    def sync_propagator(self) -> None:
+        """Be in ``engine.propagators`` exactly when our own writes feed the stream: a
+        primary with a backlog. A replica relays its primary's bytes instead, so its
+        commands pay no propagation call at all."""
+        propagators = self.engine.propagators
+        wanted = self.backlog.active and not self.proxy
+        if wanted and self.propagate not in propagators:
+            propagators.append(self.propagate)
+        elif not wanted and self.propagate in propagators:
+            propagators.remove(self.propagate)
 
     # ---- SYNC / PSYNC -----------------------------------------------------------------
 
@@ -394,8 +403,7 @@ class Primary:
             backlog.free()
             backlog.shift_replid()
             backlog.clear_replid2()
-            if self.propagate in self.engine.propagators:
-                self.engine.propagators.remove(self.propagate)
+            self.sync_propagator()
         self.refresh_good()
         if self.waiters:
             self._serve_waiters()

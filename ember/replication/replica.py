@@ -58,7 +58,8 @@ class ReplicaLink:
         self.failover = False       # PSYNC ... FAILOVER: we are the demoted primary
         self.tail = b""             # received bytes of a command not complete yet
         self.db_index = 0           # the database the primary's stream is in
-        self.chunk_pos = 0          # bytes of the current batch applied so far
+        self.batch = None           # the commands of the chunk being applied
+        self.running = None         # the one running now (REPLCONF GETACK's offset)
 
     # ---- connection events ---------------------------------------------------------------
 
@@ -300,13 +301,16 @@ class ReplicaLink:
         """Run the primary's commands and relay their bytes (offset = bytes applied).
 
         The bytes of the complete commands are relayed as received (to our backlog and
-        sub-replicas, after the commands ran); each command's length in canonical RESP
-        gives the offset reached before it, which REPLCONF GETACK reports.
+        sub-replicas, after the commands ran). Per command only ``execute`` runs (and
+        the running command is noted for REPLCONF GETACK, which reports the offset
+        reached before it); the length applied is the chunk's, unless the parser holds
+        the start of a command, whose bytes then stay in ``tail``.
         """
         self.read_offset += len(data)
-        commands = self.parser.feed(data)
-        if self.parser.error is not None:
-            self._fail("Protocol error from MASTER: %s" % self.parser.error)
+        parser = self.parser
+        commands = parser.feed(data)
+        if parser.error is not None:
+            self._fail("Protocol error from MASTER: %s" % parser.error)
             return
         raw = self.tail + data if self.tail else data
         if not commands:
@@ -318,20 +322,24 @@ class ReplicaLink:
         clock = engine.time
         engine.tick()
         now = clock.ms
-        applied = 0
         # The primary decides what expired: while its commands run no key is seen as
         # expired (Redis: expireIfNeeded answers "alive" for the master client).
         clock.ms = 0
+        self.batch = commands
         try:
             for argv in commands:
-                self.chunk_pos = applied
+                self.running = argv
                 execute(client, argv)
-                applied += command_length(argv)
                 if self.state != CONNECTED:     # a command dropped the link
                     return
         finally:
             clock.ms = now
-            self.chunk_pos = 0
+            self.batch = self.running = None
+        if not parser.buffered and not getattr(parser, "_argc_left", 1):
+            self.tail = b""                     # the chunk ended with a whole command
+            self.manager.primary.feed(raw)
+            return
+        applied = sum(map(command_length, commands))
         if applied == len(raw):
             self.tail = b""
             self.manager.primary.feed(raw)
@@ -341,7 +349,14 @@ class ReplicaLink:
 
     def acked_offset(self) -> int:
         """The offset processed so far (inside a batch: up to the running command)."""
-        return self.manager.backlog.offset + self.chunk_pos
+        offset = self.manager.backlog.offset
+        running = self.running
+        if running is not None:
+            for argv in self.batch:
+                if argv is running:
+                    break
+                offset += command_length(argv)
+        return offset
 
     def send_ack(self) -> None:
         """REPLCONF ACK <offset>: what we processed (every second, and on GETACK)."""
