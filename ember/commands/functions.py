@@ -240,30 +240,41 @@ def fcall_ro(ctx, argv):
     return fcall_generic(ctx, argv, read_only=True)
 
 
-def script_denyoom(engine, name: str, argv: list) -> bool:
-    """getCommandFlags' denyoom for EVAL/EVALSHA/FCALL and their _RO forms: what the
-    script or function declares (evalGetCommandFlags, fcallGetCommandFlags); a script
-    without a shebang, or not known yet, has EVAL's flags (no denyoom). The dispatcher's
-    maxmemory gate asks this only when over the limit."""
+def declared_flags(engine, name: str, argv: list):
+    """The flags an EVAL/EVALSHA/FCALL (or _RO form) runs with, as getCommandFlags sees
+    them (evalGetCommandFlags, fcallGetCommandFlags): the function's or the script's
+    declared flags, or None when it keeps EVAL's own flags (no shebang, not known yet)."""
     if name.startswith("fcall"):
         function = libraries(engine).functions.get(argv[1].lower())
-        return function is not None and script_run.flags_deny_oom(function.flags, False)
+        return None if function is None else function.flags
     scripting = state(engine)
     if name.startswith("evalsha"):
-        if len(argv[1]) != 40:
-            return False
-        script = scripting.scripts.get(argv[1].lower())
+        script = scripting.scripts.get(argv[1].lower()) if len(argv[1]) == 40 else None
+    else:
+        script = scripting.by_body.get(argv[1])
         if script is None:
-            return False
-        return script_run.flags_deny_oom(script.flags, script.compat)
-    script = scripting.by_body.get(argv[1])
-    if script is not None:
-        return script_run.flags_deny_oom(script.flags, script.compat)
-    try:
-        flags, compat, _ = script_shebang(argv[1])
-    except MetaError:
-        return False
-    return script_run.flags_deny_oom(flags, compat)
+            try:
+                flags, compat, _ = script_shebang(argv[1])
+            except MetaError:
+                return None
+            return None if compat else flags
+    if script is None or script.compat:
+        return None
+    return script.flags
+
+
+def script_denyoom(engine, name: str, argv: list) -> bool:
+    """scriptFlagsToCmdFlags's denyoom for a script command (the maxmemory gate asks
+    only when over the limit)."""
+    flags = declared_flags(engine, name, argv)
+    return flags is not None and script_run.flags_deny_oom(flags, False)
+
+
+def script_writes(engine, name: str, argv: list) -> bool:
+    """scriptFlagsToCmdFlags's write flag: declared flags without ``no-writes`` (the
+    MISCONF gate asks only while writes are refused)."""
+    flags = declared_flags(engine, name, argv)
+    return flags is not None and "no-writes" not in flags
 
 
 SCRIPT_COMMANDS = frozenset(("eval", "evalsha", "eval_ro", "evalsha_ro", "fcall",

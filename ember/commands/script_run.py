@@ -222,6 +222,9 @@ class ScriptHost(Host):
         if spec.is_write and current is not None:
             if current.read_only:
                 self._reject(spec, "Write commands are not allowed from read-only scripts.")
+            misconf = current.caller.special.get("misconf")     # server/persistence_wiring
+            if misconf is not None:
+                self._reject(spec, "-" + misconf.message)
             if current.oom and spec.denyoom and not current.write_dirty:
                 self._reject(spec, "-" + OOM)    # scriptVerifyOOM: only before any write
             current.write_dirty = True
@@ -327,6 +330,8 @@ def run(ctx, lua: LuaSandbox, fn, name: bytes, flags: set, compat: bool, is_eval
     check_flags(ctx, flags, compat, read_only_command)
     scripting = state(ctx.engine)
     engine = ctx.engine
+    if not compat and "no-writes" not in flags and "misconf" in ctx.special:
+        raise ReplyError(_writable_blocked(ctx.special["misconf"].message))
     oom = pre_command_oom(engine, ctx) if engine.config.maxmemory else False
     if oom and flags_deny_oom(flags, compat):
         raise ReplyError(NO_ALLOW_OOM)
@@ -352,6 +357,18 @@ def run(ctx, lua: LuaSandbox, fn, name: bytes, flags: set, compat: bool, is_eval
         ctx.reply_mode = "off"
         ctx.close_after_reply = True
     return reply(ctx, result, name, argv)
+
+
+def _writable_blocked(misconf: str) -> str:
+    """scriptPrepareForRun's MISCONF texts for a script that may write."""
+    aof_prefix = "MISCONF Errors writing to the AOF file: "
+    if misconf.startswith(aof_prefix):
+        return ("MISCONF Redis is configured to persist data to AOF, but it's currently "
+                "unable to persist to disk. Writable scripts are blocked. Use 'no-writes' "
+                "flag for read only scripts. AOF error: " + misconf[len(aof_prefix):])
+    return ("MISCONF Redis is configured to save RDB snapshots, but it's currently unable "
+            "to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for "
+            "read only scripts.")
 
 
 class _repl_filter:

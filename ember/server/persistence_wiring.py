@@ -21,6 +21,7 @@ import os
 import threading
 import time
 
+from ember.commands import functions
 from ember.commands.registry import COMMANDS
 from ember.errors import ReplyError
 from ember.persistence import aof as aof_module
@@ -79,7 +80,11 @@ class ServerGates:
             return
         self.gates[name] = gate
         for client in self.engine.clients.values():
-            client.special[name] = gate
+            special = client.special
+            special[name] = gate
+            queue_gate = special.pop("multi", None)     # processCommand's checks come
+            if queue_gate is not None:                  # before a command is queued
+                special["multi"] = queue_gate
         self.engine.new_client = self._new_client
 
     def clear(self, name: str) -> None:
@@ -95,13 +100,6 @@ class ServerGates:
         client = type(self.engine).new_client(self.engine, *args, **kwargs)
         client.special.update(self.gates)
         return client
-
-
-def _refuse(client, spec, message: str) -> ReplyError:
-    """A refusal counted as Redis counts rejected commands (errorstats, rejected_calls)."""
-    spec.rejected_calls += 1
-    client.engine.stats.count_error(message)
-    return ReplyError(message)
 
 
 class LoaderOutput:
@@ -151,7 +149,7 @@ def loading_gate(output: LoaderOutput):
         if client.conn is not None:
             output.wrap(client.conn)
         if "loading" not in spec.flags:
-            return _refuse(client, spec, LOADING)
+            return client.engine._reject(spec, ReplyError(LOADING), client)
         return None
     return gate
 
@@ -495,8 +493,24 @@ class Persistence:
 
 
 def _refuse_writes(message: str):
+    """The MISCONF gate (processCommand's writeCommandsDeniedByDiskError step): write
+    commands, PING, scripts declaring writes and an EXEC whose queue holds any of them
+    are refused (a refused EXEC discards the transaction with EXECABORT, a refusal in
+    MULTI dooms it: Engine._reject). Scripts without a shebang are refused at each
+    write inside (script_run reads ``gate.message``)."""
     def gate(client, spec, argv):
-        if spec.is_write or spec.name == "ping":
-            return _refuse(client, spec, message)
+        if (spec.is_write or spec.name == "ping" or _script_writes(client, spec, argv)
+                or (spec.name == "exec" and client.multi is not None
+                    and any(queued.is_write or _script_writes(client, queued, queued_argv)
+                            for queued, queued_argv in client.multi))):
+            return client.engine._reject(spec, ReplyError(message), client)
         return None
+    gate.message = message
     return gate
+
+
+def _script_writes(client, spec, argv) -> bool:
+    """EVAL/FCALL & co whose script or function may write (getCommandFlags)."""
+    if spec.name not in functions.SCRIPT_COMMANDS:
+        return False
+    return functions.script_writes(client.engine, spec.name, argv)
