@@ -19,6 +19,7 @@ from ember.storage import eviction, memory
 GROUP = "server"
 OOM = "OOM command not allowed when used memory > 'maxmemory'."
 # Commands that still run in MULTI while over the limit (Redis's processCommand).
+_AOF_CLIENT_ID = 2 ** 64 - 1     # persistence/loading.py's AOF client (CLIENT_ID_AOF)
 _MULTI_ALLOWED = frozenset(("exec", "discard", "quit", "reset"))
 
 _HELP = [
@@ -175,8 +176,9 @@ def used_memory(engine) -> int:
 
 
 def _ignores_maxmemory(engine, client) -> bool:
-    """Replicas with replica-ignore-maxmemory, and the primary's stream, skip the gate."""
-    if "master" in client.flags:
+    """Replicas with replica-ignore-maxmemory, the primary's stream and the AOF being
+    loaded (mustObeyClient; Redis loads it whole, evicting nothing) skip the gate."""
+    if "master" in client.flags or client.id == _AOF_CLIENT_ID:
         return True
     config = engine.config
     return bool(config.replicaof) and config.replica_ignore_maxmemory

@@ -102,3 +102,27 @@ def test_loading_flagged_commands_are_served_while_the_aof_loads(tmp_path):
             sock.close()
         proc.terminate()
         proc.wait(10)
+
+
+def test_the_aof_loads_whole_over_maxmemory(tmp_path):
+    """The AOF client obeys no maxmemory (Redis's mustObeyClient; no eviction while
+    loading): a restart with a small maxmemory keeps every key, then refuses writes."""
+    port = free_port()
+    server = ServerProcess(_argv(port), port, str(tmp_path)).start()
+    client = redis.Redis(port=port)
+    for i in range(50):
+        client.set("k%d" % i, "v" * 100)
+    client.close()
+    server.stop()
+    server = ServerProcess(_argv(port) + ["--maxmemory", "1"], port, str(tmp_path)).start()
+    try:
+        client = redis.Redis(port=port)
+        assert wait_until(lambda: _dbsize(client) == 50, timeout=20), _dbsize(client)
+        try:
+            client.set("more", "v")
+            raise AssertionError("over maxmemory under noeviction: SET must be refused")
+        except redis.exceptions.OutOfMemoryError:
+            pass
+        client.close()
+    finally:
+        server.stop()
