@@ -164,8 +164,14 @@ def redacted_argv(spec, argv: list) -> list:
     return argv
 
 
+_AOF_CLIENT_ID = 2 ** 64 - 1     # persistence/loading.py's AOF client (CLIENT_ID_AOF)
+
+
 def record(engine, client, spec, argv: list, duration_us: int) -> None:
-    """Log a command that took ``duration_us`` in the slow log and the latency monitor."""
+    """Log a command that took ``duration_us`` in the slow log and the latency monitor
+    (not the AOF being loaded: Redis's call() skips both in the AOF loading context)."""
+    if client.id == _AOF_CLIENT_ID:
+        return
     config = engine.config
     threshold = config.slowlog_log_slower_than
     if (0 <= threshold <= duration_us and config.slowlog_max_len > 0
