@@ -112,6 +112,21 @@ def partial_resync(kind: str) -> dict:
         primary.stop()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (/proc/<pid>/stat)."""
+    with open("/proc/%d/stat" % pid) as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(server, requests: int, pipeline: int) -> tuple:
+    """(ops/s, µs of the server's CPU per request) of one redis-benchmark SET run."""
+    before = cpu_seconds(server.proc.pid)
+    ops = benchmark(server.port, requests, pipeline)
+    used = cpu_seconds(server.proc.pid) - before
+    return ops, round(used * 1e6 / requests, 2)
+
+
 def benchmark(port: int, requests: int, pipeline: int) -> float:
     out = subprocess.run(["redis-benchmark", "-p", str(port), "-t", "set", "-n",
                           str(requests), "-P", str(pipeline), "-c", "50", "-q",
@@ -150,7 +165,7 @@ def throughput(kind: str, requests: int, pipeline: int) -> dict:
     p = redis.Redis(port=primary.port)
     replicas = []
     try:
-        alone = benchmark(primary.port, requests, pipeline)
+        alone, cpu_alone = measured(primary, requests, pipeline)
         replicas = [start(kind, "--replicaof", "127.0.0.1", str(primary.port))
                     for _ in range(2)]
         rs = [redis.Redis(port=rep.port) for rep in replicas]
@@ -158,12 +173,14 @@ def throughput(kind: str, requests: int, pipeline: int) -> dict:
                                       for r in rs), 120)
         probe = LagProbe(primary.port, replicas[0].port)
         probe.start()
-        attached = benchmark(primary.port, requests, pipeline)
+        attached, cpu_attached = measured(primary, requests, pipeline)
         probe.stop.set()
         probe.join()
         lags = sorted(probe.lags) or [0]
         return {"test": "SET -P %d, %s primary" % (pipeline, kind),
                 "ops_alone": alone, "ops_two_replicas": attached,
+                "primary_cpu_us_per_op_alone": cpu_alone,
+                "primary_cpu_us_per_op_two_replicas": cpu_attached,
                 "lag_ms_median": round(statistics.median(lags) * 1000, 2),
                 "lag_ms_p99": round(lags[min(len(lags) - 1, int(len(lags) * 0.99))] * 1000,
                                     2),
@@ -182,6 +199,8 @@ def main():
     parser.add_argument("--keys", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=200_000)
     parser.add_argument("--skip-full", action="store_true")
+    parser.add_argument("--pipelines", type=lambda v: [int(x) for x in v.split(",")],
+                        default=[1, 16], help="redis-benchmark -P values (default 1,16)")
     parser.add_argument("--only", choices=("full", "partial", "throughput"))
     args = parser.parse_args()
     results = []
@@ -193,7 +212,7 @@ def main():
     for kind in ("ember", "redis") if args.only in (None, "partial") else ():
         results.append(partial_resync(kind))
         print(results[-1], flush=True)
-    for pipeline in (1, 16) if args.only in (None, "throughput") else ():
+    for pipeline in args.pipelines if args.only in (None, "throughput") else ():
         for kind in ("ember", "redis"):
             results.append(throughput(kind, args.requests, pipeline))
             print(results[-1], flush=True)

@@ -279,6 +279,11 @@ class Engine:
                 self.propagate(client.db.id, replacement)
         elif self.propagators:
             self.propagate(client.db.id, argv)
+        else:
+            return
+        wrote = self.hooks.get("wrote")     # WAIT's per-client offset (c->woff)
+        if wrote is not None:
+            wrote(client)
 
     def _reject(self, spec, error: ReplyError, client: Client = None) -> ReplyError:
         """Refuse a command before it runs (counted as rejected); inside MULTI this dooms

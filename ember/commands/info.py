@@ -150,6 +150,12 @@ def _clients(engine) -> list:
     ]
 
 
+def _backlog_memory(engine) -> int:
+    """Bytes held by the replication backlog (0 without one)."""
+    repl = engine.hooks.get("replication")
+    return repl.backlog.memory() if repl is not None else 0
+
+
 def _memory(engine) -> list:
     used = used_memory(engine)
     engine.peak_memory = max(engine.peak_memory, used)
@@ -186,7 +192,8 @@ def _memory(engine) -> list:
         ("rss_overhead_ratio", "1.00"), ("rss_overhead_bytes", 0),
         ("mem_fragmentation_ratio", "%.2f" % (rss / used if used else 0)),
         ("mem_fragmentation_bytes", rss - used),
-        ("mem_not_counted_for_evict", 0), ("mem_replication_backlog", 0),
+        ("mem_not_counted_for_evict", 0),
+        ("mem_replication_backlog", _backlog_memory(engine)),
         ("mem_total_replication_buffers", 0), ("mem_clients_slaves", 0),
         ("mem_clients_normal", sum(conn.output_buffer_size()
                                    for conn in _connections(engine))),

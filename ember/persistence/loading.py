@@ -80,7 +80,10 @@ def load_rdb_file(engine, path: str, dbs: list, stats: LoadStats = None) -> dict
                     chunk = _read(size)
                     stats.loaded_bytes += len(chunk)
                     return chunk
-            aux = load_rdb(read, dbs, now_ms=engine.now(), limits=engine.config,
+            # A replica keeps logically expired keys: its primary's DEL removes them
+            # (Redis's rdbLoad skips expired keys only when iAmMaster()).
+            now_ms = None if engine.hooks.get("role") == "slave" else engine.now()
+            aux = load_rdb(read, dbs, now_ms=now_ms, limits=engine.config,
                            functions=functions, stats=counts)
     except RdbError as exc:
         raise LoadError(

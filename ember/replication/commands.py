@@ -141,7 +141,7 @@ def wait(ctx, argv):
     if timeout < 0:
         raise ReplyError("ERR timeout is negative")
     primary = repl.primary
-    target = repl.backlog.offset
+    target = primary.client_offset(ctx)     # Redis's c->woff, not the server's offset
     count = primary.acked(target)
     if count >= needed or "deny_blocking" in ctx.flags:
         return count
@@ -182,6 +182,38 @@ def _replicate_publish() -> None:
 
 
 _replicate_publish()
+
+
+def _track_unit_writes() -> None:
+    """EXEC and scripts propagate their writes as one unit once they end (and scripts'
+    writes run as the scripting client), so the caller's WAIT offset (c->woff) is noted
+    after the whole command when it changed data; plain writes are noted by the engine
+    (``hooks["wrote"]``)."""
+    for name in ("exec", "eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"):
+        spec = COMMANDS.get(name)
+        if spec is None or getattr(spec.handler, "woff_tracked", False):
+            continue
+        spec.handler = _noting_writes(spec.handler)
+
+
+def _noting_writes(original):
+    def handler(ctx, argv):
+        engine = ctx.engine
+        dirty = engine.dirty
+        try:
+            return original(ctx, argv)
+        finally:
+            if engine.dirty != dirty:
+                wrote = engine.hooks.get("wrote")
+                if wrote is not None:
+                    wrote(ctx)
+
+    handler.woff_tracked = True
+    handler.__doc__ = original.__doc__
+    return handler
+
+
+_track_unit_writes()
 
 
 _RO_WRITE = "ERR Write commands are not allowed from read-only scripts."

@@ -77,6 +77,8 @@ class Primary:
         self.stats = engine.stats
         # REPLCONF settings (listening-port, capa ...) sent before SYNC/PSYNC, by client id.
         self.settings = {}
+        # WAIT's target per client: the offset right after its last write (c->woff).
+        self.woff = {}
 
     # ---- the stream ------------------------------------------------------------------
 
@@ -158,6 +160,19 @@ class Primary:
             propagators.append(self.propagate)
         elif not wanted and self.propagate in propagators:
             propagators.remove(self.propagate)
+        hooks = self.engine.hooks
+        if wanted:
+            hooks["wrote"] = self.note_write
+        elif hooks.get("wrote") == self.note_write:
+            del hooks["wrote"]
+
+    def note_write(self, client) -> None:
+        """A command of ``client`` changed data: WAIT from it waits for this offset."""
+        self.woff[client.id] = self.backlog.offset
+
+    def client_offset(self, client) -> int:
+        """The offset WAIT waits for: right after ``client``'s last write (0: none)."""
+        return self.woff.get(client.id, 0)
 
     # ---- SYNC / PSYNC -----------------------------------------------------------------
 

@@ -46,6 +46,7 @@ def install(server) -> Replication:
     primary = repl.primary
 
     def disconnected(client) -> None:
+        primary.woff.pop(client.id, None)
         if "slave" in client.flags or client.id in primary.settings:
             primary.detach(client)
         elif "master" in client.flags and repl.link is not None \

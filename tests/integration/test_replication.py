@@ -3,6 +3,9 @@
 Real ember-server processes talking Redis's replication protocol over TCP.
 """
 
+import signal
+import time
+
 import pytest
 import redis
 
@@ -106,6 +109,74 @@ def test_wait_counts_replicas_that_acked(pair):
     assert p.execute_command("WAIT", 2, 100) == 1        # only one replica: times out
     with pytest.raises(redis.ResponseError, match="WAIT cannot be used with replica"):
         r.execute_command("WAIT", 1, 0)
+
+
+def test_wait_waits_for_the_callers_own_last_write(pair):
+    """WAIT's target is the offset right after the calling client's last write (Redis's
+    c->woff): writes of other clients made later do not make it wait."""
+    primary, replica, p, r = pair
+    other = client(primary)
+    p.set("mine", 1)
+    assert p.execute_command("WAIT", 1, 5000) == 1         # acked up to my write
+    replica.proc.send_signal(signal.SIGSTOP)                # no more ACKs from now on
+    try:
+        other.set("theirs", 1)                              # the stream moves on
+        assert other.execute_command("WAIT", 1, 200) == 0   # not acked: times out
+        started = time.monotonic()
+        assert p.execute_command("WAIT", 1, 3000) == 1      # mine still is: at once
+        assert time.monotonic() - started < 1.5
+        with p.pipeline(transaction=True) as tx:            # a transaction's writes
+            tx.set("tx", 1).incr("n").execute()
+        assert p.execute_command("WAIT", 1, 100) == 0       # count as mine
+        third = client(primary)
+        third.eval("redis.call('set', KEYS[1], 'v')", 1, "lua")   # and a script's
+        assert third.execute_command("WAIT", 1, 100) == 0
+        third.close()
+    finally:
+        replica.proc.send_signal(signal.SIGCONT)
+    assert p.execute_command("WAIT", 1, 5000) == 1
+    other.close()
+
+
+def test_mem_replication_backlog_reports_the_backlog(pair):
+    primary, replica, p, r = pair
+    for i in range(50):
+        p.set("m%d" % i, "x" * 100)
+    assert offsets_equal(p, r)
+    held = int(info(p, "memory")["mem_replication_backlog"])
+    assert held >= int(info(p)["repl_backlog_histlen"]) > 5000
+    alone = ember()
+    try:
+        assert int(info(client(alone), "memory")["mem_replication_backlog"]) == 0
+    finally:
+        alone.stop()
+
+
+def test_replica_keeps_logically_expired_keys_of_its_rdb_at_start_up(pair):
+    """Restarted from its own RDB, a replica keeps keys whose TTL passed meanwhile (as
+    Redis, which drops them at load only on a primary); the primary's DEL removes them."""
+    primary, replica, p, r = pair
+    p.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")    # no DEL until we ask
+    p.set("short", "v", px=400)
+    deadline = time.time() * 1000 + 400
+    assert offsets_equal(p, r)
+    r.save()
+    keys = r.dbsize()
+    replica.stop()
+    assert wait_until(lambda: time.time() * 1000 > deadline + 50, 5)
+    r.close()
+    restarted = ServerProcess(replica.argv, replica.port, replica.cwd).start()
+    r2 = client(restarted)
+    try:
+        assert r2.dbsize() == keys                  # loaded although expired
+        assert r2.get("short") is None              # and invisible to reads
+        assert offsets_equal(p, r2)
+        assert r2.dbsize() == keys
+        assert p.get("short") is None               # the primary expires it: DEL
+        assert wait_until(lambda: r2.dbsize() == keys - 1)
+    finally:
+        r2.close()
+        restarted.stop()
 
 
 def test_promotion_keeps_the_history_for_the_other_replica(pair):
