@@ -7,6 +7,18 @@ from tests.rawclient import RawClient
 from tests.servers import redis_server_path, require_redis, start_ember, start_redis
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under EMBER_REQUIRE_REDIS=1 (CI) nothing may skip: a skip (a missing redis-server,
+    redis-cli, redis-sentinel, or any other reason) is reported as a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and require_redis() and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped under EMBER_REQUIRE_REDIS=1 (no skips in CI): {reason}"
+
+
 @pytest.fixture(scope="session")
 def ember_server():
     """A real ember-server process on a free port."""
