@@ -70,6 +70,9 @@ class Primary:
         self.replicas = []
         self.selected_db = -1
         self.sync_runner = sync_runner      # callable(): start a full sync soon
+        # callable(peers, data): the server layer's way to send the stream (one transport
+        # write per replica); None: each peer's connection.write
+        self.sender = None
         self.waiters = []                   # (waiter, client, target offset, needed)
         self.good_replicas = 0
         self._last_ping = time.monotonic()
@@ -139,9 +142,12 @@ class Primary:
         """Append the stream bytes of this iteration to the backlog, once, and send the
         same bytes to every replica (one write each)."""
         data = self.backlog.settle()
-        if data:
-            for peer in self.replicas:
-                peer.write(data)
+        if data and self.replicas:
+            if self.sender is not None:     # the server's: straight to each transport
+                self.sender(self.replicas, data)
+            else:
+                for peer in self.replicas:
+                    peer.write(data)
 
     def ensure_backlog(self) -> None:
         """Create the backlog and start propagating (the first replica arrives)."""

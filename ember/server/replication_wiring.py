@@ -21,6 +21,7 @@ import logging
 import os
 
 from ember.replication.manager import Replication
+from ember.replication.primary import ONLINE
 from ember.replication.rdb_info import read_replication_info
 
 log = logging.getLogger("ember")
@@ -39,6 +40,7 @@ def install(server) -> Replication:
     repl = Replication(engine, wiring)
     wiring.repl = repl
     repl.primary.sync_runner = wiring.schedule_sync
+    repl.primary.sender = wiring.send_stream
     hooks = engine.hooks
     hooks["replication"] = repl
     hooks["replication_info"] = repl.info
@@ -120,6 +122,29 @@ class ReplicationIO:
         self.job = None             # the full sync being made
         self.timer = None           # repl-diskless-sync-delay before the next one
         self.children = set()
+
+    # ---- the stream to replicas ---------------------------------------------------------
+
+    def send_stream(self, peers: list, data: bytes) -> None:
+        """The stream bytes of one loop iteration to every replica: one transport write
+        each (after the AOF got them, as Redis's beforeSleep orders it). A replica still
+        receiving its RDB holds them; one with output queued gets them behind it."""
+        server = self.server
+        if server.aof_flush is not None:
+            server.aof_flush()
+        stats = server.engine.stats
+        size = len(data)
+        for peer in peers:
+            conn = peer.conn
+            if peer.state != ONLINE or conn.outbuf or conn.closing \
+                    or conn.transport is None:
+                peer.write(data)
+                continue
+            stats.net_output_bytes += size
+            transport = conn.transport
+            transport.write(data)
+            if transport.get_write_buffer_size():     # the kernel did not take it all
+                server.check_output_limits(conn)
 
     # ---- the link to a primary -------------------------------------------------------
 
