@@ -32,6 +32,12 @@ UNAUTH_MAX_BULK = 16384
 # Header lookup tables for the fast path: a dict hit replaces int() and its validation.
 _COUNTS = {b"*%d" % i: i for i in range(1, 1025)}
 _LENGTHS = {b"$%d" % i: i for i in range(0, 65536)}
+# The first four bytes of a request of 1 to 9 arguments -> its argument count.
+_HEADS = {b"*%d\r\n" % i: i for i in range(1, 10)}
+# Header tuple (the "$len" of each argument) -> (findall of a regex matching one whole
+# command of exactly that framing, its size in bytes); see same_shaped.
+_SHAPES = {}
+_SHAPES_MAX = 1024
 
 
 class ProtocolError(Exception):
@@ -142,6 +148,48 @@ def _error_char(byte: int) -> str:
     return bytes((byte,)).decode("utf-8", "surrogateescape")
 
 
+def same_shaped(data: bytes, first: list, argc: int):
+    """The commands of ``data`` if it is nothing but whole requests framed exactly like
+    its first one (same argument count and lengths), else None.
+
+    ``first`` is ``data`` split at its first ``2 * argc + 1`` CRLFs. One regex for that
+    framing (``[*]2\\r\\n[$]3\\r\\n(.{3})\\r\\n ...``, cached) finds every command in C;
+    the matches tile the chunk exactly when their count times the command's size is its
+    length, and a CRLF inside an argument is just payload to ``.{n}``.
+    """
+    headers = tuple(first[1:2 * argc:2])
+    shape = _SHAPES.get(headers)
+    if shape is None:
+        shape = _compile_shape(argc, headers)
+        if shape is None:
+            return None
+    findall, size = shape
+    if len(data) % size:
+        return None
+    matches = findall(data)
+    if len(matches) * size != len(data):
+        return None
+    if argc == 1:
+        return [[arg] for arg in matches]
+    return list(map(list, matches))
+
+
+def _compile_shape(argc: int, headers: tuple):
+    """Build (and cache) the regex of :func:`same_shaped` for one framing, or None when a
+    header is not a plain length (leading zeros, a sign, over 65535: the parser's)."""
+    lengths = [_LENGTHS.get(header) for header in headers]
+    if None in lengths:
+        return None
+    pattern = b"[*]%d\r\n" % argc + b"".join(
+        b"[$]%d\r\n(.{%d})\r\n" % (length, length) for length in lengths)
+    size = len(b"*%d\r\n" % argc) + sum(len(header) + length + 4
+                                        for header, length in zip(headers, lengths))
+    if len(_SHAPES) >= _SHAPES_MAX:
+        _SHAPES.clear()
+    shape = _SHAPES[headers] = (re.compile(pattern, re.DOTALL).findall, size)
+    return shape
+
+
 class RequestParser:
     """Incremental request parser for one client connection."""
 
@@ -172,30 +220,40 @@ class RequestParser:
             commands = []
             self._slow(commands)
             return commands
-        # Nothing buffered: try the whole chunk as complete requests, split once.
+        # Nothing buffered. A chunk that starts "*N\r\n" (N < 10): split off its first
+        # command; if that is all there is (every unpipelined request), check its headers
+        # without building lists (the usual shapes written out); if more follows, try the
+        # chunk as a run of same-shaped commands (redis-py and redis-benchmark pipelines).
+        argc = _HEADS.get(data[:4])
+        if argc is not None:
+            parts = data.split(b"\r\n", 2 * argc + 1)
+            if len(parts) == 2 * argc + 2:
+                if not parts[-1]:
+                    lengths = _LENGTHS
+                    if argc == 2:
+                        if lengths.get(parts[1]) == len(parts[2]) and \
+                                lengths.get(parts[3]) == len(parts[4]):
+                            return [[parts[2], parts[4]]]
+                    elif argc == 3:
+                        if lengths.get(parts[1]) == len(parts[2]) and \
+                                lengths.get(parts[3]) == len(parts[4]) and \
+                                lengths.get(parts[5]) == len(parts[6]):
+                            return [[parts[2], parts[4], parts[6]]]
+                    elif argc == 1:
+                        if lengths.get(parts[1]) == len(parts[2]):
+                            return [[parts[2]]]
+                    elif list(map(lengths.get, parts[1:-1:2])) == \
+                            list(map(len, parts[2:-1:2])):
+                        return [parts[2:-1:2]]
+                else:
+                    commands = same_shaped(data, parts, argc)
+                    if commands is not None:
+                        return commands
+        # Split the whole chunk once and take the complete commands it starts with.
         parts = data.split(b"\r\n")
         argc = _COUNTS.get(parts[0])
         last = len(parts) - 1
         if argc is not None:
-            if last == 2 * argc + 1 and not parts[last]:
-                # Exactly one command (every unpipelined request): check its headers
-                # without building lists; the usual shapes are written out.
-                lengths = _LENGTHS
-                if argc == 2:
-                    if lengths.get(parts[1]) == len(parts[2]) and \
-                            lengths.get(parts[3]) == len(parts[4]):
-                        return [[parts[2], parts[4]]]
-                elif argc == 3:
-                    if lengths.get(parts[1]) == len(parts[2]) and \
-                            lengths.get(parts[3]) == len(parts[4]) and \
-                            lengths.get(parts[5]) == len(parts[6]):
-                        return [[parts[2], parts[4], parts[6]]]
-                elif argc == 1:
-                    if lengths.get(parts[1]) == len(parts[2]):
-                        return [[parts[2]]]
-                elif list(map(lengths.get, parts[1:last:2])) == \
-                        list(map(len, parts[2:last:2])):
-                    return [parts[2:last:2]]
             commands, consumed = self._fast(parts, argc, last, len(data))
             if consumed == len(data):
                 return commands

@@ -446,3 +446,32 @@ def test_one_inline_request_unbalanced_quotes():
     parser = RequestParser()
     assert parser.feed(b"ECHO \"a\r\n") == []
     assert parser.error == "Protocol error: unbalanced quotes in request"
+
+
+@given(st.integers(1, 4), st.integers(0, 6), st.integers(2, 12), st.data())
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+def test_same_shaped_pipeline(argc, length, count, data):
+    """Requests framed alike (same argument count and lengths) are parsed by one cached
+    regex; arguments made of CRLF, '*' and '$' are payload, never framing."""
+    alphabet = st.sampled_from([b"\r", b"\n", b"*", b"$", b"1", b"a", b"\r\n"])
+    piece = st.lists(alphabet, min_size=length, max_size=length).map(
+        lambda chunks: b"".join(chunks)[:length].ljust(length, b"x"))
+    commands = [[data.draw(piece) for _ in range(argc)] for _ in range(count)]
+    chunk = b"".join(_multibulk(argv) for argv in commands)
+    assert RequestParser().feed(chunk) == commands
+    # The same chunk cut short: the whole commands come out, the rest waits.
+    parser = RequestParser()
+    cut = len(chunk) - 1
+    assert parser.feed(chunk[:cut]) == commands[:-1]
+    assert parser.feed(chunk[cut:]) == commands[-1:]
+
+
+def test_same_shaped_then_a_different_shape():
+    chunk = _multibulk([b"GET", b"k"]) * 3 + _multibulk([b"SET", b"k", b"v"])
+    assert RequestParser().feed(chunk) == [[b"GET", b"k"]] * 3 + [[b"SET", b"k", b"v"]]
+
+
+def test_same_shaped_smuggled_command_stays_payload():
+    value = b"x\r\n*2\r\n$3\r\nDEL\r\n$1\r\nk"
+    chunk = _multibulk([b"SET", b"k", value]) * 4
+    assert RequestParser().feed(chunk) == [[b"SET", b"k", value]] * 4
