@@ -127,6 +127,13 @@ class Primary:
         backlog = self.backlog
         backlog.offset += len(data)
         pending = backlog.pending
+        if not self.replicas and not pending:   # nobody to send to: straight in
+            if backlog.active:
+                buf = backlog._buf
+                buf += data
+                if len(buf) > backlog.limit:
+                    backlog.trim()
+            return
         pending.append(data)
         if len(pending) == 1:
             self._schedule_flush()
