@@ -10,6 +10,9 @@
   serves it (probes every 50 ms), and the offset gap in bytes.
 
 Run from the repository root: ``python benchmarks/replication.py [--keys 1000000]``.
+``--only inprocess`` measures the replication path's CPU per command without sockets
+(as hotpath.py does; steady on a noisy machine, and deterministic under
+``valgrind --tool=callgrind`` with ``--rounds`` small and PYTHONHASHSEED fixed).
 Results are printed as a Markdown table and saved under benchmarks/results/.
 """
 
@@ -194,6 +197,102 @@ def throughput(kind: str, requests: int, pipeline: int) -> dict:
         primary.stop()
 
 
+class _Loop:
+    """Stands in for the event loop in-process: call_soon callbacks run by hand."""
+
+    def __init__(self):
+        self.ready = []
+
+    def call_soon(self, callback, *args):
+        self.ready.append((callback, args))
+
+    def call_later(self, *args):
+        return None
+
+    def create_task(self, coro):
+        coro.close()
+
+    def run(self) -> None:
+        while self.ready:
+            ready, self.ready = self.ready, []
+            for callback, args in ready:
+                callback(*args)
+
+
+def _drive(feed, loop, chunk: bytes, rounds: int) -> float:
+    for _ in range(100):            # warm-up
+        feed(chunk)
+        loop.run()
+    started = time.perf_counter_ns()
+    for _ in range(rounds):
+        feed(chunk)
+        loop.run()
+    return time.perf_counter_ns() - started
+
+
+def inprocess_primary(replicas: int, pipeline: int, rounds: int) -> float:
+    """ns per SET on a primary with ``replicas`` online replicas, without sockets (the
+    hotpath.py way): parse, run, encode and queue the stream, one write per replica per
+    batch. Run under ``valgrind --tool=callgrind`` for instruction counts."""
+    from benchmarks.hotpath import REQUESTS, FakeTransport
+    from ember.protocol.parser import RequestParser
+    from ember.server.app import Server
+    from ember.server.config import Config
+    from ember.server.connection import Connection
+
+    loop = _Loop()
+    server = Server(Config())
+    server.loop = loop
+    server.parser_class = RequestParser
+    primary = server.engine.hooks["replication"].primary
+    primary.sync_runner = None
+    for _ in range(replicas):
+        conn = Connection(server)
+        conn.connection_made(FakeTransport())
+        peer = primary.attach(conn.client, psync=True, replid="?", offset=-1)
+        primary.snapshot_started([peer])
+        primary.rdb_sent(peer)
+    conn = Connection(server)
+    conn.connection_made(FakeTransport())
+    return _drive(conn.data_received, loop, REQUESTS["set"] * pipeline,
+                  rounds) / (rounds * pipeline)
+
+
+def inprocess_replica(pipeline: int, rounds: int) -> float:
+    """ns per SET a replica applies from its primary's stream, without sockets."""
+    from benchmarks.hotpath import REQUESTS
+    from ember.server.app import Server
+    from ember.server.config import Config
+
+    loop = _Loop()
+    server = Server(Config())
+    server.loop = loop
+    repl = server.engine.hooks["replication"]
+    repl.io.connect = lambda link: None
+    repl.replicaof("127.0.0.1", 1)
+    repl.link._go_online()
+    return _drive(repl.link.feed, loop, REQUESTS["set"] * pipeline,
+                  rounds) / (rounds * pipeline)
+
+
+def inprocess(rounds: int) -> list:
+    """The in-process table: primary with 0 and 2 replicas, replica apply, -P 1 and 16."""
+    import logging
+
+    logging.disable(logging.WARNING)
+    results = []
+    for pipeline in (1, 16):
+        per = max(rounds // pipeline, 1)
+        for replicas in (0, 2):
+            ns = min(inprocess_primary(replicas, pipeline, per) for _ in range(3))
+            results.append({"test": "in-process SET -P %d, primary, %d replicas"
+                            % (pipeline, replicas), "ns_per_command": round(ns)})
+        ns = min(inprocess_replica(pipeline, per) for _ in range(3))
+        results.append({"test": "in-process SET -P %d, replica applying" % pipeline,
+                        "ns_per_command": round(ns)})
+    return results
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--keys", type=int, default=1_000_000)
@@ -201,9 +300,15 @@ def main():
     parser.add_argument("--skip-full", action="store_true")
     parser.add_argument("--pipelines", type=lambda v: [int(x) for x in v.split(",")],
                         default=[1, 16], help="redis-benchmark -P values (default 1,16)")
-    parser.add_argument("--only", choices=("full", "partial", "throughput"))
+    parser.add_argument("--only", choices=("full", "partial", "throughput", "inprocess"))
+    parser.add_argument("--rounds", type=int, default=100_000,
+                        help="commands per in-process measurement (--only inprocess)")
     args = parser.parse_args()
     results = []
+    if args.only == "inprocess":
+        for row in inprocess(args.rounds):
+            print(row, flush=True)
+        return
     if not args.skip_full and args.only in (None, "full"):
         for primary_kind, replica_kind in (("ember", "ember"), ("ember", "redis"),
                                            ("redis", "ember"), ("redis", "redis")):
