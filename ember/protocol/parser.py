@@ -32,8 +32,8 @@ UNAUTH_MAX_BULK = 16384
 # Header lookup tables for the fast path: a dict hit replaces int() and its validation.
 _COUNTS = {b"*%d" % i: i for i in range(1, 1025)}
 _LENGTHS = {b"$%d" % i: i for i in range(0, 65536)}
-# The first four bytes of a request of 1 to 9 arguments -> its argument count.
-_HEADS = {b"*%d\r\n" % i: i for i in range(1, 10)}
+# The header line of a request of 1 to 99 arguments -> its argument count.
+_HEADS = {b"*%d\r\n" % i: i for i in range(1, 100)}
 # Header tuple (the "$len" of each argument) -> (findall of a regex matching one whole
 # command of exactly that framing, its size in bytes); see same_shaped.
 _SHAPES = {}
@@ -220,11 +220,13 @@ class RequestParser:
             commands = []
             self._slow(commands)
             return commands
-        # Nothing buffered. A chunk that starts "*N\r\n" (N < 10): split off its first
+        # Nothing buffered. A chunk that starts "*N\r\n" (N < 100): split off its first
         # command; if that is all there is (every unpipelined request), check its headers
         # without building lists (the usual shapes written out); if more follows, try the
         # chunk as a run of same-shaped commands (redis-py and redis-benchmark pipelines).
         argc = _HEADS.get(data[:4])
+        if argc is None and data[3:5] == b"\r\n":    # "*10\r\n" to "*99\r\n" (MSET ...)
+            argc = _HEADS.get(data[:5])
         if argc is not None:
             parts = data.split(b"\r\n", 2 * argc + 1)
             if len(parts) == 2 * argc + 2:

@@ -475,3 +475,10 @@ def test_same_shaped_smuggled_command_stays_payload():
     value = b"x\r\n*2\r\n$3\r\nDEL\r\n$1\r\nk"
     chunk = _multibulk([b"SET", b"k", value]) * 4
     assert RequestParser().feed(chunk) == [[b"SET", b"k", value]] * 4
+
+
+@pytest.mark.parametrize("argc", [9, 10, 21, 99, 100])
+def test_requests_of_many_arguments(argc):
+    argv = [b"MSET"] + [b"k%d" % i for i in range(argc - 1)]
+    assert RequestParser().feed(_multibulk(argv)) == [argv]
+    assert RequestParser().feed(_multibulk(argv) * 3) == [argv] * 3
