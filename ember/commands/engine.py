@@ -263,7 +263,8 @@ class Engine:
             slowlog.record(self, client, spec, argv, duration // 1000)
         if self.monitors:
             runtime.feed_monitors(self, client, spec, argv)
-        if spec.is_write and self.dirty != dirty_before:
+        if spec.is_write and self.dirty != dirty_before and (
+                self.propagators or client.propagate_argv is not None):
             self._propagate_write(client, argv)
         return reply
 
