@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 
 from ember.protocol.parser import split_inline
+from ember.protocol.sdsrepr import sds_repr
 
 BASE, HISTORY, INCR = "b", "h", "i"
 MAX_LINE = 1024
@@ -176,19 +177,6 @@ def _repr_name(name: str) -> str:
     raw = name.encode("utf-8", "surrogateescape")
     if raw and all(33 <= b < 127 and b not in b"\"'\\" for b in raw):
         return name
-    out = ['"']
-    for byte in raw:
-        char = chr(byte)
-        if char in '\\"':
-            out.append("\\" + char)
-        elif char in _ESCAPES:
-            out.append(_ESCAPES[char])
-        elif 32 <= byte < 127:
-            out.append(char)
-        else:
-            out.append("\\x%02x" % byte)
-    out.append('"')
-    return "".join(out)
+    return sds_repr(name)
 
 
-_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\a": "\\a", "\b": "\\b"}

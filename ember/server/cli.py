@@ -16,9 +16,9 @@ import sys
 
 from ember import REDIS_VERSION, __version__
 from ember.protocol.parser import split_inline
+from ember.protocol.sdsrepr import sds_repr
 from ember.server.conffile import ConfigFileError, ConfigOpenError, load_server_config
 from ember.server.config import Config, ConfigError
-from ember.server.config_types import sds_repr
 from ember.server.logsetup import RedisFormatter, set_role, setup_logging
 
 log = logging.getLogger("ember")

@@ -20,13 +20,13 @@ import os
 import re
 
 from ember.protocol.numbers import parse_float
+from ember.protocol.sdsrepr import sds_repr
 from ember.server.config_types import (
     LLONG_MAX,
     ConfigError,
     Param,
     format_memory,
     memtoull,
-    sds_repr,
 )
 
 BINDADDR_MAX = 16

@@ -11,6 +11,7 @@ a line that is not forced is written only where the file already mentions the op
 """
 
 from ember.protocol.numbers import parse_int
+from ember.protocol.sdsrepr import sds_repr
 
 ULLONG = 1 << 64
 LLONG_MAX = (1 << 63) - 1
@@ -67,24 +68,6 @@ def parse_bool(text: str) -> bool:
     raise ConfigError("argument must be 'yes' or 'no'")
 
 
-def sds_repr(text: str) -> str:
-    """Quote ``text`` as Redis's sdscatrepr does (readable back by sdssplitargs)."""
-    out = ['"']
-    for byte in text.encode("utf-8", "surrogateescape"):
-        char = chr(byte)
-        if char in '\\"':
-            out.append("\\" + char)
-        elif char in _REPR_ESCAPES:
-            out.append(_REPR_ESCAPES[char])
-        elif 32 <= byte < 127:
-            out.append(char)
-        else:
-            out.append("\\x%02x" % byte)
-    out.append('"')
-    return "".join(out)
-
-
-_REPR_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\a": "\\a", "\b": "\\b"}
 
 
 def format_memory(value: int) -> str:
