@@ -42,6 +42,10 @@ def _make_list(items, limits) -> ListValue:
     return ListValue(items, limits.list_max_listpack_size)
 
 
+def _make_list_at(items, limits, start: int) -> ListValue:
+    return _make_list(items, limits)
+
+
 def _make_set(members, limits, start: int) -> SetValue:
     value = SetValue.from_members(members, limits)
     if len(value) != len(members):
@@ -115,30 +119,11 @@ def load_object(reader: Reader, rdb_type: int, limits=DEFAULT_LIMITS, now_ms: in
         if flat is None:
             raise RdbError("Hash length out of range", start)
         return _make_hash(flat, limits, start) if flat else None
-    if rdb_type == F.TYPE_HASH_ZIPMAP:
-        flat = _blob(reader, E.zipmap_pairs)
-        return _make_hash(flat, limits, start) if flat else None
-    if rdb_type == F.TYPE_LIST_ZIPLIST:
-        items = _blob(reader, E.ziplist_entries)
-        return _make_list(items, limits) if items else None
-    if rdb_type == F.TYPE_SET_INTSET:
-        members = _blob(reader, E.intset_members)
-        return _make_set(members, limits, start) if members else None
-    if rdb_type == F.TYPE_SET_LISTPACK:
-        members = _blob(reader, E.listpack_entries)
-        return _make_set(members, limits, start) if members else None
-    if rdb_type == F.TYPE_ZSET_ZIPLIST:
-        flat = _blob(reader, E.ziplist_entries)
-        return _flat_zset(flat, limits, start) if flat else None
-    if rdb_type == F.TYPE_ZSET_LISTPACK:
-        flat = _blob(reader, E.listpack_entries)
-        return _flat_zset(flat, limits, start) if flat else None
-    if rdb_type == F.TYPE_HASH_ZIPLIST:
-        flat = _blob(reader, E.ziplist_entries)
-        return _make_hash(flat, limits, start) if flat else None
-    if rdb_type == F.TYPE_HASH_LISTPACK:
-        flat = _blob(reader, E.listpack_entries)
-        return _make_hash(flat, limits, start) if flat else None
+    compact = _COMPACT.get(rdb_type)
+    if compact is not None:         # one blob (ziplist, listpack, intset, zipmap) per value
+        decode, make = compact
+        entries = _blob(reader, decode)
+        return make(entries, limits, start) if entries else None
     if rdb_type == F.TYPE_LIST_QUICKLIST:
         items = []
         for _ in range(reader.length()):
@@ -174,3 +159,16 @@ def load_object(reader: Reader, rdb_type: int, limits=DEFAULT_LIMITS, now_ms: in
 def is_object_type(rdb_type: int) -> bool:
     """True for a byte that starts a key-value pair (rdbIsObjectType)."""
     return 0 <= rdb_type <= 7 or 9 <= rdb_type <= 25
+
+
+# Value types stored as one compact blob: RDB type -> (blob decoder, value builder).
+_COMPACT = {
+    F.TYPE_HASH_ZIPMAP: (E.zipmap_pairs, _make_hash),
+    F.TYPE_LIST_ZIPLIST: (E.ziplist_entries, _make_list_at),
+    F.TYPE_SET_INTSET: (E.intset_members, _make_set),
+    F.TYPE_SET_LISTPACK: (E.listpack_entries, _make_set),
+    F.TYPE_ZSET_ZIPLIST: (E.ziplist_entries, _flat_zset),
+    F.TYPE_ZSET_LISTPACK: (E.listpack_entries, _flat_zset),
+    F.TYPE_HASH_ZIPLIST: (E.ziplist_entries, _make_hash),
+    F.TYPE_HASH_LISTPACK: (E.listpack_entries, _make_hash),
+}

@@ -7,6 +7,7 @@ import shutil
 import pytest
 import redis
 
+from tests.integration.test_replication_common import value_of
 from tests.servers import (
     ServerProcess,
     ember_command,
@@ -76,19 +77,7 @@ def snapshot(client) -> dict:
     for db in (0, 7):
         client.execute_command("SELECT", db)
         for key in client.keys("*"):
-            kind = client.type(key).decode()
-            if kind == "string":
-                value = client.get(key)
-            elif kind == "list":
-                value = client.lrange(key, 0, -1)
-            elif kind == "set":
-                value = sorted(client.smembers(key))
-            elif kind == "zset":
-                value = client.zrange(key, 0, -1, withscores=True)
-            elif kind == "hash":
-                value = sorted(client.hgetall(key).items())
-            else:
-                value = client.xrange(key)
+            kind, value = value_of(client, key)
             ttl = client.ttl(key)
             out[(db, key)] = (kind, value, ttl if ttl < 0 else round(ttl, -1))
     client.execute_command("SELECT", 0)
