@@ -82,6 +82,8 @@ def run(test: str, pipeline: int, rounds: int) -> float:
         chunk = REQUESTS[test] * pipeline
         feed = conn.data_received
         flush = server.flush_all
+        feed(REQUESTS["set"])   # as in redis-benchmark's run, GET finds SET's key
+        flush()
         for _ in range(100):    # warm-up: caches, first-call paths
             feed(chunk)
             flush()

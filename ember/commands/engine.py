@@ -120,7 +120,8 @@ class Engine:
 
     def tick(self) -> None:
         """Refresh the cached clock (the server calls it before each batch of commands)."""
-        now = self._clock()
+        clock = self._clock
+        now = time_ns() // 1_000_000 if clock is wall_clock_ms else clock()
         cache = self.time
         cache.ms = now
         cache.s = now // 1000
@@ -251,10 +252,7 @@ class Engine:
             spec.failed_calls += 1
             self.stats.count_error(exc.message)
         except Exception:  # a bug must not take the server down
-            log.error("command %s raised:\n%s", spec.name, traceback.format_exc())
-            reply = ReplyError("ERR internal error while running '%s'" % spec.name)
-            spec.failed_calls += 1
-            self.stats.count_error(reply.message)
+            reply = self.handler_crashed(spec)
         duration = perf_counter_ns() - started
         spec.calls += 1
         spec.nsec += duration
@@ -266,6 +264,15 @@ class Engine:
         if spec.is_write and self.dirty != dirty_before and (
                 self.propagators or client.propagate_argv is not None):
             self._propagate_write(client, argv)
+        return reply
+
+    def handler_crashed(self, spec) -> ReplyError:
+        """Log the exception a handler raised (a bug) and return the error the client
+        gets; the server carries on."""
+        log.error("command %s raised:\n%s", spec.name, traceback.format_exc())
+        reply = ReplyError("ERR internal error while running '%s'" % spec.name)
+        spec.failed_calls += 1
+        self.stats.count_error(reply.message)
         return reply
 
     def _propagate_write(self, client: Client, argv: list) -> None:

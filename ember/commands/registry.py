@@ -33,7 +33,7 @@ GROUP_CATEGORY = {
 }
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class CommandSpec:
     """One command or subcommand, as the table declares it."""
 

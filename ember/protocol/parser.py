@@ -148,6 +148,22 @@ def _error_char(byte: int) -> str:
     return bytes((byte,)).decode("utf-8", "surrogateescape")
 
 
+def _split_inline_lines(lines: list, count: int):
+    """The inline requests of ``lines[:count]`` (no NUL, no CR or LF inside), empty lines
+    skipped as Redis skips them; None if a line has unbalanced quotes (the slow path then
+    answers the commands before it and the error, in order)."""
+    if not any(map(_NEEDS_FULL_SPLIT.search, lines[:count])):
+        return [argv for argv in map(bytes.split, lines[:count]) if argv]
+    commands = []
+    for line in lines[:count]:
+        argv = split_inline_full(line)
+        if argv is None:
+            return None
+        if argv:
+            commands.append(argv)
+    return commands
+
+
 def same_shaped(data: bytes, first: list, argc: int):
     """The commands of ``data`` if it is nothing but whole requests framed exactly like
     its first one (same argument count and lengths), else None.
@@ -267,6 +283,16 @@ class RequestParser:
             argv = split_inline(parts[0])
             if argv is not None:
                 return [argv] if argv else []
+            commands = []
+            self._buf += data
+        elif parts[0][:1] != b"*" and not parts[last] and len(data) <= INLINE_MAX \
+                and b"\n*" not in data and data.count(b"\n") == last \
+                and b"\x00" not in data:
+            # A pipeline of whole inline requests (redis-benchmark's PING_INLINE -P 16):
+            # every line ends in CRLF, none is multibulk, none can pass the inline limit.
+            commands = _split_inline_lines(parts, last)
+            if commands is not None:
+                return commands
             commands = []
             self._buf += data
         else:

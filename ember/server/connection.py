@@ -10,9 +10,15 @@ as Redis does.
 """
 
 import asyncio
+from time import perf_counter_ns
 
+from ember.commands import slowlog
+from ember.commands.blocking import BLOCKED, Block
+from ember.commands.lane import _LANE, client_is_plain, lane_spec
 from ember.commands.runtime import must_wait
+from ember.errors import ReplyError
 from ember.protocol.encoder import BULK_HEADERS, ENCODERS_RESP2, ENCODERS_RESP3, error_bytes
+from ember.protocol.replies import OK
 
 # Flush the batch's replies early once they pass this size, so a long pipeline of big
 # replies cannot build an unbounded reply list before the transport pushes back.
@@ -118,21 +124,101 @@ class Connection(asyncio.Protocol):
         self._run(commands)
 
     def _run(self, commands: list) -> None:
-        """:meth:`run_commands` with the clock already read (``data_received`` reads it)."""
+        """:meth:`run_commands` with the clock already read (``data_received`` reads it).
+
+        While the client is plain (commands/lane.py), the data commands it admits run in
+        the fast lane: ``Engine.execute`` and ``Engine.call`` with their per-command
+        questions answered once per batch. They keep everything those do: the handler,
+        command stats (one clock read per command: a command's time runs from the end of
+        the one before), error stats, slowlog, propagation, waking blocked clients. Every
+        other command takes the full path, after which "plain" is asked again.
+        """
         engine = self.engine
         client = self.client
-        execute = engine.execute
         out = self.batch = []
         append = out.append
         size = 0
         index = 0
-        for argv in commands:
+        count = len(commands)
+        plain = client_is_plain(engine, client)
+        stats = engine.stats
+        slow_ns = engine.slow_ns
+        encoders = ENCODERS_RESP2 if client.resp == 2 else ENCODERS_RESP3
+        ran = None
+        last = perf_counter_ns()
+        while index < count:
+            argv = commands[index]
             index += 1
+            if plain:
+                try:
+                    spec = _LANE[argv[0]]
+                except KeyError:
+                    spec = lane_spec(argv[0])
+                if spec is not None and not (
+                        ((arity := spec.arity) > 0 and len(argv) != arity)
+                        or len(argv) < -arity):
+                    dirty = engine.dirty
+                    try:
+                        reply = spec.handler(client, argv)
+                    except ReplyError as exc:
+                        reply = exc
+                        spec.failed_calls += 1
+                        stats.count_error(exc.message)
+                    except Block as request:    # none of the lane's should; if one did
+                        reply = engine.blocking.block(client, spec, argv, request)
+                    except Exception:  # a bug must not take the server down
+                        reply = engine.handler_crashed(spec)
+                    if reply is BLOCKED:        # as Engine.call: the client waits
+                        self.pending = commands[index:]
+                        ran = spec
+                        break
+                    now = perf_counter_ns()
+                    duration = now - last
+                    last = now
+                    spec.calls += 1
+                    spec.nsec += duration
+                    ran = spec
+                    if duration >= slow_ns:
+                        slowlog.record(engine, client, spec, argv, duration // 1000)
+                    if spec.is_write:
+                        if engine.dirty != dirty and (
+                                engine.propagators or client.propagate_argv is not None):
+                            engine._propagate_write(client, argv)
+                        if engine.ready_keys:   # it woke blocked clients: serve them
+                            engine.blocking.handle_ready()
+                            last = perf_counter_ns()
+                    kind = type(reply)
+                    if kind is bytes and (length := len(reply)) < 4096:
+                        append(BULK_HEADERS[length] + reply + b"\r\n")
+                        size += length
+                    elif reply is OK:
+                        append(b"+OK\r\n")
+                        size += 5
+                    elif kind is int:
+                        encoded = b":%d\r\n" % reply
+                        append(encoded)
+                        size += len(encoded)
+                    else:
+                        encoded = encoders[kind](reply)
+                        append(encoded)
+                        length = len(encoded)
+                        size += length
+                        if length > 4096:   # a big reply's encoding is not the next's time
+                            last = perf_counter_ns()
+                    if size > _FLUSH_BYTES:
+                        size = 0
+                        if self._flush_batch():
+                            self.pending = commands[index:]
+                            break
+                    continue
+            # The full path: Engine.execute, then this client's reply mode.
+            if ran is not None:
+                ran = None      # Engine.call sets last_cmd from here on
             if engine.pause_kind is not None and must_wait(engine, client, argv):
                 self.pending = commands[index - 1:]
                 self._hold_for_pause()
                 break
-            reply = execute(client, argv)
+            reply = engine.execute(client, argv)
             if client.blocked is not None:  # BLPOP & co. parked the client (server/blocking.py)
                 self.pending = commands[index:]
                 break
@@ -145,11 +231,8 @@ class Connection(asyncio.Protocol):
                 append(encoded)
                 size += len(encoded)
                 if size > _FLUSH_BYTES:
-                    self.write(b"".join(out))
-                    self.flush()
-                    out.clear()
                     size = 0
-                    if self.paused or self.closing:
+                    if self._flush_batch():
                         self.pending = commands[index:]
                         break
             elif client.reply_mode == "skip":
@@ -159,6 +242,13 @@ class Connection(asyncio.Protocol):
             if client.close_after_reply:
                 self.pending = []
                 break
+            plain = client_is_plain(engine, client)     # the command may have changed it
+            if plain:
+                slow_ns = engine.slow_ns
+                encoders = ENCODERS_RESP2 if client.resp == 2 else ENCODERS_RESP3
+                last = perf_counter_ns()
+        if ran is not None:
+            client.last_cmd = ran.name
         self.batch = None
         if out:
             self.write(out[0] if len(out) == 1 else b"".join(out))
@@ -166,6 +256,15 @@ class Connection(asyncio.Protocol):
             self.close()
         if self.parser.error is not None:
             self._answer_protocol_error()
+
+    def _flush_batch(self) -> bool:
+        """Send the replies gathered so far (a batch past ``_FLUSH_BYTES``); True if the
+        batch must stop there (the client stopped reading, or is being closed)."""
+        out = self.batch
+        self.write(b"".join(out))
+        self.flush()
+        out.clear()
+        return self.paused or self.closing
 
     # ---- CLIENT PAUSE ------------------------------------------------------------------
 

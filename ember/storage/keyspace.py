@@ -20,6 +20,8 @@ from ember.storage.expiry import ExpiryIndex
 from ember.storage.memory import STRING_KEY, TTL_ENTRY, Accounting, estimate, key_cost, recount
 
 _STRING_TYPES = (bytes, bytearray)
+_INT64_MAX = (1 << 63) - 1
+_INT64_MIN = -(1 << 63)
 
 
 class TimeCache:
@@ -190,6 +192,30 @@ class Database:
         if not keep_ttl and self.expires and key in self.expires:
             del self.expires[key]
             self.mem.used -= TTL_ENTRY
+
+    def incr_counter(self, key: bytes, delta: int):
+        """INCR's usual case in one step: if ``key`` holds a live, canonical, non-negative
+        integer string under 10**17 (what Redis keeps int-encoded) and adding ``delta``
+        stays in int64, store the sum (TTL kept, access time touched) and return it.
+
+        Returns None for anything else (missing key, another type, a bytearray, a sign,
+        leading zeros, overflow, a deadline passed): the caller takes the general path,
+        which gives Redis's answer for each.
+        """
+        value = self.data.get(key)
+        if type(value) is not bytes or not 0 < len(value) < 18 or not value.isdigit() \
+                or (value[0] == 48 and len(value) > 1) \
+                or (self.expires and key in self.expires and self.expires[key] < self.time.ms):
+            return None
+        result = int(value) + delta
+        if not _INT64_MIN <= result <= _INT64_MAX:
+            return None
+        new = b"%d" % result
+        self.data[key] = new
+        if self.touching:
+            self.access[key] = self.time.s
+        self.mem.used += len(new) - len(value)
+        return result
 
     def delete(self, key: bytes) -> bool:
         """Remove ``key`` (live or logically expired); True if a live key was removed."""

@@ -153,3 +153,15 @@ def _info_field(h, name: str) -> str:
         if line.startswith(name + ":"):
             return line.split(":", 1)[1]
     raise KeyError(name)
+
+
+def test_counters_are_charged_like_strings(h):
+    """INCR's one-step path (Database.incr_counter) keeps the tally exact."""
+    h("SET", "c", "9")
+    h("INCR", "c")
+    h("INCRBY", "c", 99_990)
+    h("DECR", "c")
+    h("SET", "d", "5")
+    h("APPEND", "d", "0")               # a bytearray: the general path
+    h("INCR", "d")
+    _settled_matches(h)

@@ -482,3 +482,32 @@ def test_requests_of_many_arguments(argc):
     argv = [b"MSET"] + [b"k%d" % i for i in range(argc - 1)]
     assert RequestParser().feed(_multibulk(argv)) == [argv]
     assert RequestParser().feed(_multibulk(argv) * 3) == [argv] * 3
+
+
+# ---- pipelines of inline requests (redis-benchmark's PING_INLINE -P 16) -----------------
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(inline_command(), min_size=2, max_size=12),
+       st.lists(st.sampled_from([b"", b"  ", b"\t"]), max_size=3))
+def test_inline_pipelines(requests, blanks):
+    """Whole CRLF-ended inline lines in one chunk (the one-split path) give what the
+    byte-at-a-time state machine gives; blank lines are no command."""
+    lines = [line if line.endswith(b"\r\n") else line[:-1] + b"\r\n" for line, _ in requests]
+    data = b"".join(lines) + b"".join(blank + b"\r\n" for blank in blanks)
+    expected = [argv for _, argv in requests]
+    whole, parser = feed_chunks([data])
+    assert (whole, parser.error, parser.buffered) == (expected, None, 0)
+    assert feed_chunks(byte_by_byte(data))[0] == expected
+
+
+def test_inline_pipeline_with_unbalanced_quotes_keeps_the_commands_before():
+    parser = RequestParser()
+    assert parser.feed(b'PING\r\nECHO "a b"\r\nECHO "x\r\nPING\r\n') == [
+        [b"PING"], [b"ECHO", b"a b"]]
+    assert parser.error == "Protocol error: unbalanced quotes in request"
+
+
+def test_inline_pipeline_then_a_partial_line():
+    parser = RequestParser()
+    assert parser.feed(b"PING\r\nPING\r\nEC") == [[b"PING"], [b"PING"]]
+    assert parser.feed(b"HO x\r\n") == [[b"ECHO", b"x"]]

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from ember.errors import WRONGTYPE, ReplyError
 from ember.storage import longdouble
+from ember.storage.keyspace import Database
 from ember.storage.types import bitfield
 from tests.unit.harness import START_MS
 
@@ -343,3 +344,39 @@ def test_signed_overflow_modes(value, incr, bits):
         max(low, min(high, total))
     assert bitfield.signed_overflow(value, incr, bits, bitfield.FAIL)[1] == \
         (None if overflow else total)
+
+
+# ---- INCR's one-step path (Database.incr_counter) ----------------------------------------
+
+@pytest.mark.parametrize("stored, delta, result", [
+    (b"0", 1, 1), (b"9", 1, 10), (b"41", -50, -9), (b"99999999999999999", 1, 10 ** 17),
+    (b"5", (1 << 63) - 6, (1 << 63) - 1),
+])
+def test_incr_counter_takes_canonical_counters(stored, delta, result):
+    db = Database(0, lambda: 1_000)
+    db.set(b"c", stored)
+    db.set_expire(b"c", 5_000)
+    assert db.incr_counter(b"c", delta) == result
+    assert db.data[b"c"] == b"%d" % result
+    assert db.expires[b"c"] == 5_000        # the TTL stays
+
+
+@pytest.mark.parametrize("stored", [
+    None, b"", b"05", b"-5", b"+5", b" 5", b"5 ", b"1.0", b"999999999999999999",
+    bytearray(b"5"), b"\xd9\xa1",
+])
+def test_incr_counter_leaves_the_rest_to_the_general_path(stored):
+    db = Database(0, lambda: 1_000)
+    if stored is not None:
+        db.set(b"c", stored)
+    assert db.incr_counter(b"c", 1) is None
+    assert db.data.get(b"c") == stored
+
+
+def test_incr_counter_leaves_overflow_and_expired_keys():
+    db = Database(0, lambda: 1_000)
+    db.set(b"c", b"5")
+    assert db.incr_counter(b"c", (1 << 63) - 5) is None
+    db.set_expire(b"c", 999)
+    assert db.incr_counter(b"c", 1) is None
+    assert db.data[b"c"] == b"5"
