@@ -159,6 +159,13 @@ class Engine:
         for listener in self.keyspace_listeners:
             listener(db, key, event)
 
+    def keys_modified(self, db: Database, keys: list, event: str) -> None:
+        """:meth:`key_modified` for each of ``keys`` (MSET's), in one call."""
+        self.dirty += len(keys)
+        for listener in self.keyspace_listeners:
+            for key in keys:
+                listener(db, key, event)
+
     def _on_expire(self, db: Database, key: bytes) -> None:
         self.propagate(db.id, [b"DEL", key])
         for listener in self.keyspace_listeners:

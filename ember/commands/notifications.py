@@ -124,6 +124,11 @@ class _EventDatabase(Database):
         if new:
             self.notifier.database_event(self, key, "new")
 
+    def set_pairs(self, argv: list) -> None:
+        """:meth:`Database.set_pairs` through :meth:`set`, so new keys are reported."""
+        for i in range(1, len(argv), 2):
+            self.set(argv[i], argv[i + 1])
+
     def lookup(self, key: bytes):
         """:meth:`Database.lookup`, reporting a miss as ``keymiss``."""
         value = Database.lookup(self, key)

@@ -260,10 +260,8 @@ def mset(ctx, argv):
     if len(argv) % 2 == 0:
         raise ReplyError("ERR wrong number of arguments for 'mset' command")
     db = ctx.db
-    modified = ctx.engine.key_modified
-    for i in range(1, len(argv), 2):
-        db.set(argv[i], argv[i + 1])
-        modified(db, argv[i], "set")
+    db.set_pairs(argv)
+    ctx.engine.keys_modified(db, argv[1::2], "set")
     return OK
 
 
@@ -277,10 +275,8 @@ def msetnx(ctx, argv):
     for i in range(1, len(argv), 2):
         if db.lookup_write(argv[i]) is not None:
             return 0
-    modified = ctx.engine.key_modified
-    for i in range(1, len(argv), 2):
-        db.set(argv[i], argv[i + 1])
-        modified(db, argv[i], "set")
+    db.set_pairs(argv)
+    ctx.engine.keys_modified(db, argv[1::2], "set")
     return 1
 
 
@@ -432,7 +428,10 @@ def incr(ctx, argv):
     result = db.incr_counter(key, 1)
     if result is None:
         return _incr_general(ctx, db, key, 1)
-    ctx.engine.key_modified(db, key, "incrby")
+    engine = ctx.engine
+    engine.dirty += 1
+    if engine.keyspace_listeners:
+        engine.key_modified(db, key, "incrby", count=0)
     return result
 
 

@@ -169,16 +169,42 @@ def same_shaped(data: bytes, first: list, argc: int):
     its first one (same argument count and lengths), else None.
 
     ``first`` is ``data`` split at its first ``2 * argc + 1`` CRLFs. One regex for that
-    framing (``[*]2\\r\\n[$]3\\r\\n(.{3})\\r\\n ...``, cached) finds every command in C;
-    the matches tile the chunk exactly when their count times the command's size is its
-    length, and a CRLF inside an argument is just payload to ``.{n}``.
+    framing (``[*]2\r\n[$]3\r\nGET\r\n[$]16\r\n(.{16})\r\n``, cached) finds every
+    command in C; the matches tile the chunk exactly when their count times the
+    command's size is its length, and a CRLF inside an argument is just payload to
+    ``.{n}``. The first try takes the command name as written in the first request (a
+    pipeline usually repeats one command), so the name is one shared object, hashed
+    once; a pipeline of several names of the same length takes a second regex.
     """
     headers = tuple(first[1:2 * argc:2])
-    shape = _SHAPES.get(headers)
+    name = first[2]
+    if _LENGTHS.get(headers[0]) != len(name):   # a CRLF inside the name split it
+        return _any_names(data, argc, headers)
+    shape = _SHAPES.get((headers, name))
     if shape is None:
-        shape = _compile_shape(argc, headers)
+        shape = _compile_shape(argc, headers, name)
         if shape is None:
             return None
+    findall, size = shape
+    if len(data) % size:
+        return None
+    matches = findall(data)
+    if len(matches) * size == len(data):
+        if argc == 1:
+            return [[name] for _ in matches]
+        if argc == 2:
+            return [[name, arg] for arg in matches]
+        if argc == 3:
+            return [[name, key, value] for key, value in matches]
+        return [[name, *args] for args in matches]
+    return _any_names(data, argc, headers)
+
+
+def _any_names(data: bytes, argc: int, headers: tuple):
+    """:func:`same_shaped` with the command name matched like any other argument."""
+    shape = _SHAPES.get((headers, None)) or _compile_shape(argc, headers, None)
+    if shape is None:
+        return None
     findall, size = shape
     if len(data) % size:
         return None
@@ -190,19 +216,24 @@ def same_shaped(data: bytes, first: list, argc: int):
     return list(map(list, matches))
 
 
-def _compile_shape(argc: int, headers: tuple):
-    """Build (and cache) the regex of :func:`same_shaped` for one framing, or None when a
-    header is not a plain length (leading zeros, a sign, over 65535: the parser's)."""
+def _compile_shape(argc: int, headers: tuple, name):
+    """Build (and cache) the regex of :func:`same_shaped` for one framing, with the
+    command name as a literal (or, for ``name`` None, as a group like the other
+    arguments); None when a header is not a plain length (leading zeros, a sign, over
+    65535: the parser's)."""
     lengths = [_LENGTHS.get(header) for header in headers]
     if None in lengths:
         return None
+    groups = [b"(.{%d})" % length for length in lengths]
+    if name is not None:
+        groups[0] = re.escape(name)
     pattern = b"[*]%d\r\n" % argc + b"".join(
-        b"[$]%d\r\n(.{%d})\r\n" % (length, length) for length in lengths)
+        b"[$]%d\r\n%s\r\n" % (length, group) for length, group in zip(lengths, groups))
     size = len(b"*%d\r\n" % argc) + sum(len(header) + length + 4
                                         for header, length in zip(headers, lengths))
     if len(_SHAPES) >= _SHAPES_MAX:
         _SHAPES.clear()
-    shape = _SHAPES[headers] = (re.compile(pattern, re.DOTALL).findall, size)
+    shape = _SHAPES[(headers, name)] = (re.compile(pattern, re.DOTALL).findall, size)
     return shape
 
 

@@ -193,6 +193,32 @@ class Database:
             del self.expires[key]
             self.mem.used -= TTL_ENTRY
 
+    def set_pairs(self, argv: list) -> None:
+        """MSET's stores in one call: ``argv[1]`` gets ``argv[2]``, ``argv[3]`` gets
+        ``argv[4]`` ... (all ``bytes``), each as :meth:`set` stores it (TTL cleared)."""
+        data = self.data
+        access = self.access if self.touching else None
+        now_s = self.time.s
+        mem = self.mem
+        expires = self.expires
+        for i in range(1, len(argv), 2):
+            key = argv[i]
+            value = argv[i + 1]
+            old = data.get(key)
+            data[key] = value
+            if access is not None:
+                access[key] = now_s
+            if type(old) is bytes:
+                mem.used += len(value) - len(old)
+            elif old is None and self.fresh > 0:
+                mem.used += len(key) + len(value) + STRING_KEY
+                mem.keys += 1
+            else:
+                self._charge(key, old, value)
+            if expires and key in expires:
+                del expires[key]
+                mem.used -= TTL_ENTRY
+
     def incr_counter(self, key: bytes, delta: int):
         """INCR's usual case in one step: if ``key`` holds a live, canonical, non-negative
         integer string under 10**17 (what Redis keeps int-encoded) and adding ``delta``

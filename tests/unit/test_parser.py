@@ -511,3 +511,17 @@ def test_inline_pipeline_then_a_partial_line():
     parser = RequestParser()
     assert parser.feed(b"PING\r\nPING\r\nEC") == [[b"PING"], [b"PING"]]
     assert parser.feed(b"HO x\r\n") == [[b"ECHO", b"x"]]
+
+
+@pytest.mark.parametrize("data, expected", [
+    (b"*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n$3\r\nDEL\r\n$1\r\nb\r\n",
+     [[b"GET", b"a"], [b"DEL", b"b"]]),                 # one framing, two names
+    (b"*2\r\n$3\r\nG.T\r\n$1\r\na\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n",
+     [[b"G.T", b"a"], [b"GET", b"a"]]),                 # a name is no regex
+    (b"*1\r\n$2\r\n\r\n\r\n" * 2, [[b"\r\n"], [b"\r\n"]]),  # a CRLF as the name
+    (b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n" * 3, [[b"SET", b"k", b"v"]] * 3),
+])
+def test_same_shaped_names(data, expected):
+    commands, parser = feed_chunks([data])
+    assert (commands, parser.error, parser.buffered) == (expected, None, 0)
+    assert len({id(argv) for argv in commands}) == len(commands)    # one list each
