@@ -69,6 +69,9 @@ class CommandSpec:
     nsec: int = 0
     rejected_calls: int = 0
     failed_calls: int = 0
+    # The argument counts (name included) the arity allows: min_args <= len(argv) <= max_args.
+    min_args: int = 0
+    max_args: int = 0
 
     def __post_init__(self):
         unknown = set(self.flags) - _KNOWN_FLAGS
@@ -79,6 +82,8 @@ class CommandSpec:
         self.is_readonly = "readonly" in self.flags
         self.denyoom = "denyoom" in self.flags
         self.no_auth = "no_auth" in self.flags
+        self.min_args = abs(self.arity)
+        self.max_args = self.arity if self.arity > 0 else 1 << 62
 
     @property
     def usec(self) -> int:

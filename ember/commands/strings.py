@@ -157,7 +157,10 @@ def set_(ctx, argv):
         key = argv[1]
         db = ctx.db
         db.set(key, argv[2])
-        ctx.engine.key_modified(db, key, "set")
+        engine = ctx.engine
+        engine.dirty += 1       # key_modified, without its call when nothing listens
+        if engine.keyspace_listeners:
+            engine.key_modified(db, key, "set", count=0)
         return OK
     flags, expire = parse_options(argv, 3, "set")
     return set_generic(ctx, argv, argv[2], flags, expire, OK, None, "set")
@@ -429,7 +432,7 @@ def incr(ctx, argv):
     if result is None:
         return _incr_general(ctx, db, key, 1)
     engine = ctx.engine
-    engine.dirty += 1
+    engine.dirty += 1       # key_modified, without its call when nothing listens
     if engine.keyspace_listeners:
         engine.key_modified(db, key, "incrby", count=0)
     return result

@@ -154,9 +154,7 @@ class Connection(asyncio.Protocol):
                     spec = _LANE[argv[0]]
                 except KeyError:
                     spec = lane_spec(argv[0])
-                if spec is not None and not (
-                        ((arity := spec.arity) > 0 and len(argv) != arity)
-                        or len(argv) < -arity):
+                if spec is not None and spec.min_args <= len(argv) <= spec.max_args:
                     dirty = engine.dirty
                     try:
                         reply = spec.handler(client, argv)

@@ -228,19 +228,20 @@ class Database:
         leading zeros, overflow, a deadline passed): the caller takes the general path,
         which gives Redis's answer for each.
         """
-        value = self.data.get(key)
-        if type(value) is not bytes or not 0 < len(value) < 18 or not value.isdigit() \
-                or (value[0] == 48 and len(value) > 1) \
+        data = self.data
+        value = data.get(key)
+        if type(value) is not bytes or not value.isdigit() or (size := len(value)) > 17 \
+                or (value[0] == 48 and size > 1) \
                 or (self.expires and key in self.expires and self.expires[key] < self.time.ms):
             return None
         result = int(value) + delta
         if not _INT64_MIN <= result <= _INT64_MAX:
             return None
         new = b"%d" % result
-        self.data[key] = new
+        data[key] = new
         if self.touching:
             self.access[key] = self.time.s
-        self.mem.used += len(new) - len(value)
+        self.mem.used += len(new) - size
         return result
 
     def delete(self, key: bytes) -> bool:
