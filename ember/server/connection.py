@@ -138,17 +138,13 @@ class Connection(asyncio.Protocol):
         out = self.batch = []
         append = out.append
         size = 0
-        index = 0
-        count = len(commands)
         plain = client_is_plain(engine, client)
         stats = engine.stats
         slow_ns = engine.slow_ns
         encoders = ENCODERS_RESP2 if client.resp == 2 else ENCODERS_RESP3
         ran = None
         last = perf_counter_ns()
-        while index < count:
-            argv = commands[index]
-            index += 1
+        for index, argv in enumerate(commands, 1):     # index: the commands run so far
             if plain:
                 try:
                     spec = _LANE[argv[0]]
