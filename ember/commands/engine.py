@@ -159,9 +159,10 @@ class Engine:
         for listener in self.keyspace_listeners:
             listener(db, key, event)
 
-    def keys_modified(self, db: Database, keys: list, event: str) -> None:
-        """:meth:`key_modified` for each of ``keys`` (MSET's), in one call."""
-        self.dirty += len(keys)
+    def keys_modified(self, db: Database, keys: list, event: str, count: int = None) -> None:
+        """:meth:`key_modified` for each of ``keys`` (MSET's), in one call; ``count`` is
+        what the dirty counter gains (default: one per key)."""
+        self.dirty += len(keys) if count is None else count
         for listener in self.keyspace_listeners:
             for key in keys:
                 listener(db, key, event)

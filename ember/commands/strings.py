@@ -264,7 +264,10 @@ def mset(ctx, argv):
         raise ReplyError("ERR wrong number of arguments for 'mset' command")
     db = ctx.db
     db.set_pairs(argv)
-    ctx.engine.keys_modified(db, argv[1::2], "set")
+    engine = ctx.engine
+    engine.dirty += len(argv) // 2     # keys_modified, without its call when nothing listens
+    if engine.keyspace_listeners:
+        engine.keys_modified(db, argv[1::2], "set", count=0)
     return OK
 
 

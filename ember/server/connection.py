@@ -18,7 +18,7 @@ from ember.commands.lane import _LANE, client_is_plain, lane_spec
 from ember.commands.runtime import must_wait
 from ember.errors import ReplyError
 from ember.protocol.encoder import BULK_HEADERS, ENCODERS_RESP2, ENCODERS_RESP3, error_bytes
-from ember.protocol.replies import OK
+from ember.protocol.replies import OK, PONG
 
 # Flush the batch's replies early once they pass this size, so a long pipeline of big
 # replies cannot build an unbounded reply list before the transport pushes back.
@@ -188,6 +188,9 @@ class Connection(asyncio.Protocol):
                     elif reply is OK:
                         append(b"+OK\r\n")
                         size += 5
+                    elif reply is PONG:
+                        append(b"+PONG\r\n")
+                        size += 7
                     elif kind is int:
                         encoded = b":%d\r\n" % reply
                         append(encoded)
