@@ -183,7 +183,9 @@ class Connection(asyncio.Protocol):
                             last = perf_counter_ns()
                     kind = type(reply)
                     if kind is bytes and (length := len(reply)) < 4096:
-                        append(BULK_HEADERS[length] + reply + b"\r\n")
+                        append(BULK_HEADERS[length])    # three appends: cheaper than
+                        append(reply)                   # concatenating (one join later)
+                        append(b"\r\n")
                         size += length
                     elif reply is OK:
                         append(b"+OK\r\n")
