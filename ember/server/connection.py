@@ -14,7 +14,7 @@ from time import perf_counter_ns
 
 from ember.commands import slowlog
 from ember.commands.blocking import BLOCKED, Block
-from ember.commands.lane import _LANE, client_is_plain, lane_spec
+from ember.commands.lane import LANE, client_is_plain, lane_spec
 from ember.commands.runtime import must_wait
 from ember.errors import ReplyError
 from ember.protocol.encoder import BULK_HEADERS, ENCODERS_RESP2, ENCODERS_RESP3, error_bytes
@@ -147,7 +147,7 @@ class Connection(asyncio.Protocol):
         for index, argv in enumerate(commands, 1):     # index: the commands run so far
             if plain:
                 try:
-                    spec = _LANE[argv[0]]
+                    spec = LANE[argv[0]]
                 except KeyError:
                     spec = lane_spec(argv[0])
                 if spec is not None and spec.min_args <= len(argv) <= spec.max_args:
