@@ -178,42 +178,35 @@ def same_shaped(data: bytes, first: list, argc: int):
     """
     headers = tuple(first[1:2 * argc:2])
     name = first[2]
-    if _LENGTHS.get(headers[0]) != len(name):   # a CRLF inside the name split it
-        return _any_names(data, argc, headers)
-    shape = _SHAPES.get((headers, name))
-    if shape is None:
-        shape = _compile_shape(argc, headers, name)
-        if shape is None:
-            return None
-    findall, size = shape
-    if len(data) % size:
-        return None
-    matches = findall(data)
-    if len(matches) * size == len(data):
-        if argc == 1:
-            return [[name] for _ in matches]
-        if argc == 2:
-            return [[name, arg] for arg in matches]
-        if argc == 3:
-            return [[name, key, value] for key, value in matches]
-        return [[name, *args] for args in matches]
-    return _any_names(data, argc, headers)
-
-
-def _any_names(data: bytes, argc: int, headers: tuple):
-    """:func:`same_shaped` with the command name matched like any other argument."""
-    shape = _SHAPES.get((headers, None)) or _compile_shape(argc, headers, None)
-    if shape is None:
-        return None
-    findall, size = shape
-    if len(data) % size:
-        return None
-    matches = findall(data)
-    if len(matches) * size != len(data):
+    if _LENGTHS.get(headers[0]) == len(name):   # (else a CRLF inside the name split it)
+        matches = _tiling_matches(data, argc, headers, name)
+        if matches is not None:
+            if argc == 1:
+                return [[name] for _ in matches]
+            if argc == 2:
+                return [[name, arg] for arg in matches]
+            if argc == 3:
+                return [[name, key, value] for key, value in matches]
+            return [[name, *args] for args in matches]
+    matches = _tiling_matches(data, argc, headers, None)
+    if matches is None:
         return None
     if argc == 1:
         return [[arg] for arg in matches]
     return list(map(list, matches))
+
+
+def _tiling_matches(data: bytes, argc: int, headers: tuple, name):
+    """The matches of the regex for this framing (and command name, or any name for
+    None) if they tile ``data`` exactly, else None."""
+    shape = _SHAPES.get((headers, name)) or _compile_shape(argc, headers, name)
+    if shape is None:
+        return None
+    findall, size = shape
+    if len(data) % size:
+        return None
+    matches = findall(data)
+    return matches if len(matches) * size == len(data) else None
 
 
 def _compile_shape(argc: int, headers: tuple, name):
