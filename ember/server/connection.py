@@ -174,13 +174,12 @@ class Connection(asyncio.Protocol):
                     ran = spec
                     if duration >= slow_ns:
                         slowlog.record(engine, client, spec, argv, duration // 1000)
-                    if spec.is_write:
-                        if engine.dirty != dirty and (
-                                engine.propagators or client.propagate_argv is not None):
-                            engine._propagate_write(client, argv)
-                        if engine.ready_keys:   # it woke blocked clients: serve them
-                            engine.blocking.handle_ready()
-                            last = perf_counter_ns()
+                    if spec.is_write and engine.dirty != dirty and (
+                            engine.propagators or client.propagate_argv is not None):
+                        engine._propagate_write(client, argv)
+                    if engine.ready_keys:   # a write (or a read's lazy expiry) woke
+                        engine.blocking.handle_ready()      # blocked clients: serve them
+                        last = perf_counter_ns()
                     kind = type(reply)
                     if kind is bytes and (length := len(reply)) < 4096:
                         append(BULK_HEADERS[length])    # three appends: cheaper than
