@@ -525,3 +525,45 @@ def test_same_shaped_names(data, expected):
     commands, parser = feed_chunks([data])
     assert (commands, parser.error, parser.buffered) == (expected, None, 0)
     assert len({id(argv) for argv in commands}) == len(commands)    # one list each
+
+
+# ---- the learned framing of long single commands (an unpipelined MSET) -----------------
+
+def test_learned_framing_gives_the_same_commands():
+    """A framing seen twice in a row is learned; later requests of that framing are
+    matched whole, and anything else (another name or length, a cut, an error) still
+    comes out as the split path gives it."""
+    parser = RequestParser()
+    mset = [b"MSET"] + [b"key:%012d" % i for i in range(20)]
+    for round_ in range(4):
+        argv = [mset[0]] + [arg[:-2] + b"%02d" % round_ for arg in mset[1:]]
+        assert parser.feed(_multibulk(argv)) == [argv]
+    assert parser._framing is not None
+    same_size = [b"MSEX"] + mset[1:]
+    other_lengths = [b"MSET", b"k" * 15] + mset[2:] + [b"xx"]
+    with_crlf = [b"MSET"] + [b"ab\r\n" + arg[4:] for arg in mset[1:]]
+    for argv in (same_size, other_lengths, with_crlf, mset):
+        assert parser.feed(_multibulk(argv)) == [argv]
+    assert len(_multibulk(with_crlf)) == len(_multibulk(mset))
+    data = _multibulk(mset)
+    assert parser.feed(data[:-1]) == []            # a partial request waits ...
+    assert parser.feed(data[-1:]) == [mset]        # ... and completes
+    bad = data.replace(b"$16\r\n", b"$1x\r\n", 1)    # same size, a header is not a number
+    assert len(bad) == len(data)
+    commands, error = parser.feed(bad), parser.error
+    assert (commands, error) == ([], "Protocol error: invalid bulk length")
+
+
+@given(st.lists(st.integers(0, 40), min_size=4, max_size=12), st.data())
+@settings(max_examples=100, deadline=None)
+def test_learned_framing_property(lengths, data):
+    """Random requests of four or more arguments, some repeating a framing: each is
+    parsed to exactly its arguments, learned framing or not."""
+    parser = RequestParser()
+    alphabet = st.sampled_from([b"\r", b"\n", b"*", b"$", b"1", b"a", b"\r\n"])
+    for _ in range(6):
+        if data.draw(st.booleans()):
+            lengths = [length + data.draw(st.integers(0, 1)) for length in lengths]
+        argv = [b"MSET"] + [data.draw(st.lists(alphabet, min_size=n, max_size=n).map(
+            lambda chunks, n=n: b"".join(chunks)[:n].ljust(n, b"x"))) for n in lengths[1:]]
+        assert parser.feed(_multibulk(argv)) == [argv]
