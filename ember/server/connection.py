@@ -142,7 +142,10 @@ class Connection(asyncio.Protocol):
         stats = engine.stats
         slow_ns = engine.slow_ns
         encoders = ENCODERS_RESP2 if client.resp == 2 else ENCODERS_RESP3
+        # The spec of the current run of lane commands (a pipeline repeats one), whose
+        # calls and time are summed here and added to the spec when the run ends.
         ran = None
+        run_calls = run_nsec = 0
         last = perf_counter_ns()
         for index, argv in enumerate(commands, 1):     # index: the commands run so far
             if plain:
@@ -151,6 +154,12 @@ class Connection(asyncio.Protocol):
                 except KeyError:
                     spec = lane_spec(argv[0])
                 if spec is not None and spec.min_args <= len(argv) <= spec.max_args:
+                    if spec is not ran:
+                        if run_calls:
+                            ran.calls += run_calls
+                            ran.nsec += run_nsec
+                            run_calls = run_nsec = 0
+                        ran = spec
                     dirty = engine.dirty
                     try:
                         reply = spec.handler(client, argv)
@@ -164,14 +173,12 @@ class Connection(asyncio.Protocol):
                         reply = engine.handler_crashed(spec)
                     if reply is BLOCKED:        # as Engine.call: the client waits
                         self.pending = commands[index:]
-                        ran = spec
                         break
                     now = perf_counter_ns()
                     duration = now - last
                     last = now
-                    spec.calls += 1
-                    spec.nsec += duration
-                    ran = spec
+                    run_calls += 1
+                    run_nsec += duration
                     if duration >= slow_ns:
                         slowlog.record(engine, client, spec, argv, duration // 1000)
                     if spec.is_write and engine.dirty != dirty and (
@@ -211,6 +218,10 @@ class Connection(asyncio.Protocol):
                     continue
             # The full path: Engine.execute, then this client's reply mode.
             if ran is not None:
+                if run_calls:   # the stats are up to date before any other command
+                    ran.calls += run_calls
+                    ran.nsec += run_nsec
+                    run_calls = run_nsec = 0
                 ran = None      # Engine.call sets last_cmd from here on
             if engine.pause_kind is not None and must_wait(engine, client, argv):
                 self.pending = commands[index - 1:]
@@ -247,6 +258,9 @@ class Connection(asyncio.Protocol):
                 last = perf_counter_ns()
         if ran is not None:
             client.last_cmd = ran.name
+            if run_calls:
+                ran.calls += run_calls
+                ran.nsec += run_nsec
         self.batch = None
         if out:
             self.write(out[0] if len(out) == 1 else b"".join(out))

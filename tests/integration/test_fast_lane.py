@@ -53,6 +53,21 @@ def test_command_and_error_stats_count_every_pipelined_command(r, ember_server):
     assert r.client_list()[0]["cmd"] == "client|list"
 
 
+def test_stats_are_current_for_a_command_later_in_the_same_batch(r, ember_server):
+    """The lane sums a run of one command's calls and adds them when the run ends; a
+    command after it in the same batch (INFO here, on the full path) already sees them,
+    and so does the next batch."""
+    r.config_resetstat()
+    replies = send_batch(ember_server.port, *[("GET", "fl:run")] * 5, ("SET", "fl:run", "1"),
+                         ("GET", "fl:run"), ("INFO", "commandstats"), ("GET", "fl:run"))
+    info = replies[7].decode()
+    assert "cmdstat_get:calls=6," in info
+    assert "cmdstat_set:calls=1," in info
+    stats = commandstats(r)
+    assert stats["cmdstat_get"]["calls"] == 7
+    assert stats["cmdstat_info"]["calls"] == 1      # the batch's (this one counts after)
+
+
 def test_slowlog_sees_pipelined_commands(r, ember_server):
     r.config_set("slowlog-log-slower-than", 0)
     try:
