@@ -146,13 +146,16 @@ class Connection(asyncio.Protocol):
         # calls and time are summed here and added to the spec when the run ends.
         ran = None
         run_calls = run_nsec = 0
+        name = spec = None      # the last command name the lane looked up, and its spec
         last = perf_counter_ns()
         for index, argv in enumerate(commands, 1):     # index: the commands run so far
             if plain:
-                try:
-                    spec = LANE[argv[0]]
-                except KeyError:
-                    spec = lane_spec(argv[0])
+                if argv[0] is not name:     # a same-shaped pipeline shares one name
+                    name = argv[0]
+                    try:
+                        spec = LANE[name]
+                    except KeyError:
+                        spec = lane_spec(name)
                 if spec is not None and spec.min_args <= len(argv) <= spec.max_args:
                     if spec is not ran:
                         if run_calls:
