@@ -182,19 +182,25 @@ def same_shaped(data: bytes, first: list, argc: int):
     if _LENGTHS.get(headers[0]) == len(name):   # (else a CRLF inside the name split it)
         matches = _tiling_matches(data, argc, headers, name)
         if matches is not None:
-            if argc == 1:
-                return [[name] for _ in matches]
-            if argc == 2:
-                return [[name, arg] for arg in matches]
-            if argc == 3:
-                return [[name, key, value] for key, value in matches]
-            return [[name, *args] for args in matches]
+            return _named(name, argc, matches)
     matches = _tiling_matches(data, argc, headers, None)
     if matches is None:
         return None
     if argc == 1:
         return [[arg] for arg in matches]
     return list(map(list, matches))
+
+
+def _named(name: bytes, argc: int, matches: list) -> list:
+    """The commands of a same-shaped chunk matched with ``name`` as a literal: ``name``
+    (one object for all) followed by each match's groups."""
+    if argc == 1:
+        return [[name] for _ in matches]
+    if argc == 2:
+        return [[name, arg] for arg in matches]
+    if argc == 3:
+        return [[name, key, value] for key, value in matches]
+    return [[name, *args] for args in matches]
 
 
 def _tiling_matches(data: bytes, argc: int, headers: tuple, name):
@@ -246,8 +252,9 @@ class RequestParser:
         self.max_bulk = max_bulk
         # When True, Redis 7's pre-AUTH limits apply (10 arguments, 16 KB bulks).
         self.unauthenticated = False
-        # The learned framing of this client's long commands (see _learn): (size in
-        # bytes, the compiled regex of one such command, its name), or None.
+        # The framing this client last repeated (see _learn): (one command's size in
+        # bytes, the compiled regex of such a command, its name, the bytes every such
+        # command starts with, its argument count), or None.
         self._framing = None
         self._previous = None
 
@@ -265,7 +272,20 @@ class RequestParser:
             commands = []
             self._slow(commands)
             return commands
-        # Nothing buffered. A chunk that starts "*N\r\n" (N < 100): split off its first
+        # Nothing buffered. First, the framing this client repeated last time: one
+        # command of it is one regex match, a pipeline of them one findall.
+        framing = self._framing
+        if framing is not None:
+            size = framing[0]
+            if len(data) == size:
+                match = framing[1].fullmatch(data)
+                if match is not None:
+                    return [[framing[2], *match.groups()]]
+            elif not len(data) % size and data.startswith(framing[3]):
+                matches = framing[1].findall(data)
+                if len(matches) * size == len(data):
+                    return _named(framing[2], framing[4], matches)
+        # A chunk that starts "*N\r\n" (N < 100): split off its first
         # command; if that is all there is (every unpipelined request), check its headers
         # without building lists (the usual shapes written out); if more follows, try the
         # chunk as a run of same-shaped commands (redis-py and redis-benchmark pipelines).
@@ -273,11 +293,6 @@ class RequestParser:
         if argc is None and data[3:5] == b"\r\n":    # "*10\r\n" to "*99\r\n" (MSET ...)
             argc = _HEADS.get(data[:5])
         if argc is not None:
-            framing = self._framing
-            if framing is not None and len(data) == framing[0]:
-                match = framing[1].fullmatch(data)
-                if match is not None:
-                    return [[framing[2], *match.groups()]]
             parts = data.split(b"\r\n", 2 * argc + 1)
             if len(parts) == 2 * argc + 2:
                 if not parts[-1]:
@@ -297,12 +312,14 @@ class RequestParser:
                     elif (declared := list(map(lengths.get, parts[1:-1:2]))) == \
                             list(map(len, parts[2:-1:2])):
                         if declared == self._previous:
-                            self._learn(parts, argc)
+                            self._learn(data, parts, argc)
                         self._previous = declared
                         return [parts[2:-1:2]]
                 else:
                     commands = same_shaped(data, parts, argc)
                     if commands is not None:
+                        if commands[0][0] is parts[2]:  # matched with the name as written
+                            self._learn(data, parts, argc)
                         return commands
         # Split the whole chunk once and take the complete commands it starts with.
         parts = data.split(b"\r\n")
@@ -338,21 +355,25 @@ class RequestParser:
         self._slow(commands)
         return commands
 
-    def _learn(self, parts: list, argc: int) -> None:
-        """Remember the framing of a command of four or more arguments that came twice in
-        a row: ``parts`` is the second one split at CRLF.
+    def _learn(self, data: bytes, parts: list, argc: int) -> None:
+        """Remember a framing this client repeats: a pipeline of same-shaped commands, or
+        a command of four or more arguments that came twice in a row. ``data`` starts
+        with such a command; ``parts`` is it split at its CRLFs (and the rest after).
 
-        Clients repeat a framing (same arguments' lengths, same command name: an MSET of
-        fixed-size keys and values, redis-benchmark's), and one regex match of the whole
-        chunk checks and splits such a command in C, in a third of the time of splitting
-        it and checking each header. A chunk of any other size or framing fails the
-        match (or is not tried) and takes the split path, as before.
+        Clients repeat a framing (same arguments' lengths, same command name: a pipeline
+        of GETs, an MSET of fixed-size keys and values), and then one regex match of the
+        next chunk checks and splits its commands in C, without splitting off the first
+        command and looking its framing up again (a third of a pipelined GET's parse,
+        two thirds of an unpipelined MSET's). A chunk of another size or framing fails
+        the match (or is not tried) and takes the usual path, which learns anew.
         """
         name = parts[2]
-        headers = tuple(parts[1:-1:2])
+        headers = tuple(parts[1:2 * argc:2])
         shape = _SHAPES.get((headers, name)) or _compile_shape(argc, headers, name)
         if shape is not None:
-            self._framing = (shape[1], shape[0], name)
+            pattern, size = shape
+            start = size if argc == 1 else sum(map(len, parts[:4])) + 8
+            self._framing = (size, pattern, name, data[:start], argc)
 
     @staticmethod
     def _fast(parts: list, argc: int, last: int, size: int):

@@ -567,3 +567,37 @@ def test_learned_framing_property(lengths, data):
         argv = [b"MSET"] + [data.draw(st.lists(alphabet, min_size=n, max_size=n).map(
             lambda chunks, n=n: b"".join(chunks)[:n].ljust(n, b"x"))) for n in lengths[1:]]
         assert parser.feed(_multibulk(argv)) == [argv]
+
+
+@given(st.lists(st.tuples(st.sampled_from([b"GET", b"SET", b"G\r\nT"]),
+                          st.lists(st.integers(0, 3), min_size=0, max_size=3),
+                          st.integers(1, 5), st.booleans()),
+                min_size=1, max_size=12))
+@settings(max_examples=200, deadline=None)
+def test_one_parser_across_changing_framings(chunks):
+    """One connection's parser fed chunk after chunk: pipelines and single commands whose
+    framing repeats, changes, or changes only after the first command (same start, same
+    size); each chunk gives exactly its commands, whatever framing was learned before."""
+    parser = RequestParser()
+    for name, lengths, count, vary in chunks:
+        commands = []
+        for i in range(count):
+            sizes = list(lengths)
+            if vary and i == count - 1 and sizes:     # the last command framed otherwise
+                sizes[-1] = 3 - sizes[-1]
+            commands.append([name] + [b"\r\n*$"[:n].ljust(n, b"v") for n in sizes])
+        assert parser.feed(b"".join(_multibulk(argv) for argv in commands)) == commands
+        assert (parser.error, parser.buffered) == (None, 0)
+
+
+def test_learned_pipeline_framing_then_a_tail_of_another():
+    """A chunk that starts like the learned framing and is a multiple of its size, but
+    whose later commands are framed otherwise, is not taken for the learned framing."""
+    parser = RequestParser()
+    get = _multibulk([b"GET", b"ab"])
+    assert parser.feed(get * 4) == [[b"GET", b"ab"]] * 4
+    tail = _multibulk([b"GET", b"a"]) + _multibulk([b"GET", b"abc"])
+    assert len(tail) == 2 * len(get)
+    assert parser.feed(get * 2 + tail) == [[b"GET", b"ab"]] * 2 + [
+        [b"GET", b"a"], [b"GET", b"abc"]]
+    assert parser.feed(get) == [[b"GET", b"ab"]]
