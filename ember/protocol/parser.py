@@ -256,7 +256,7 @@ class RequestParser:
         # bytes, the compiled regex of such a command, its name, the bytes every such
         # command starts with, its argument count), or None.
         self._framing = None
-        self._previous = None
+        self._previous = 0      # the size of the last single command split below
 
     @property
     def buffered(self) -> int:
@@ -297,24 +297,27 @@ class RequestParser:
             if len(parts) == 2 * argc + 2:
                 if not parts[-1]:
                     lengths = _LENGTHS
+                    command = None
                     if argc == 2:
                         if lengths.get(parts[1]) == len(parts[2]) and \
                                 lengths.get(parts[3]) == len(parts[4]):
-                            return [[parts[2], parts[4]]]
+                            command = [parts[2], parts[4]]
                     elif argc == 3:
                         if lengths.get(parts[1]) == len(parts[2]) and \
                                 lengths.get(parts[3]) == len(parts[4]) and \
                                 lengths.get(parts[5]) == len(parts[6]):
-                            return [[parts[2], parts[4], parts[6]]]
+                            command = [parts[2], parts[4], parts[6]]
                     elif argc == 1:
                         if lengths.get(parts[1]) == len(parts[2]):
-                            return [[parts[2]]]
-                    elif (declared := list(map(lengths.get, parts[1:-1:2]))) == \
-                            list(map(len, parts[2:-1:2])):
-                        if declared == self._previous:
+                            command = [parts[2]]
+                    elif list(map(lengths.get, parts[1:-1:2])) == list(map(len, parts[2:-1:2])):
+                        command = parts[2:-1:2]
+                    if command is not None:
+                        # The same size twice in a row: likely the same framing again.
+                        if len(data) == self._previous:
                             self._learn(data, parts, argc)
-                        self._previous = declared
-                        return [parts[2:-1:2]]
+                        self._previous = len(data)
+                        return [command]
                 else:
                     commands = same_shaped(data, parts, argc)
                     if commands is not None:
@@ -357,15 +360,16 @@ class RequestParser:
 
     def _learn(self, data: bytes, parts: list, argc: int) -> None:
         """Remember a framing this client repeats: a pipeline of same-shaped commands, or
-        a command of four or more arguments that came twice in a row. ``data`` starts
+        a single command of the same size as the one before. ``data`` starts
         with such a command; ``parts`` is it split at its CRLFs (and the rest after).
 
         Clients repeat a framing (same arguments' lengths, same command name: a pipeline
         of GETs, an MSET of fixed-size keys and values), and then one regex match of the
         next chunk checks and splits its commands in C, without splitting off the first
         command and looking its framing up again (a third of a pipelined GET's parse,
-        two thirds of an unpipelined MSET's). A chunk of another size or framing fails
-        the match (or is not tried) and takes the usual path, which learns anew.
+        half of an unpipelined GET's, two thirds of an unpipelined MSET's). A chunk of
+        another size or framing fails the match (or is not tried) and takes the usual
+        path, which learns anew.
         """
         name = parts[2]
         headers = tuple(parts[1:2 * argc:2])
