@@ -346,6 +346,15 @@ def test_signed_overflow_modes(value, incr, bits):
         (None if overflow else total)
 
 
+def test_signed_overflow_wraps_its_limits_as_redis_does():
+    """A SET far below an i31 field's range: Redis's max - value wraps to INT64_MIN in
+    int64, so the value counts as an overflow upwards (SAT stores the maximum)."""
+    value = -9223372035781033985
+    assert bitfield.signed_overflow(value, 0, 31, bitfield.SAT) == (True, (1 << 30) - 1)
+    assert bitfield.signed_overflow(-5000, 0, 31, bitfield.SAT) == (False, -5000)
+    assert bitfield.signed_overflow(-(1 << 40), 0, 31, bitfield.SAT) == (True, -(1 << 30))
+
+
 # ---- INCR's one-step path (Database.incr_counter) ----------------------------------------
 
 @pytest.mark.parametrize("stored, delta, result", [

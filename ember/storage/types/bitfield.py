@@ -60,13 +60,23 @@ def signed_overflow(value: int, incr: int, bits: int, mode: str):
     """
     high = (1 << (bits - 1)) - 1
     low = -high - 1
-    total = value + incr
-    if low <= total <= high:
-        return False, total
+    # Redis compares incr with these differences as int64, wrapped: a SET of a value far
+    # below the field's range can wrap max - value to INT64_MIN, and then Redis takes it
+    # for an overflow upwards (SAT stores the maximum).
+    max_incr = _wrap(high - value, 64, True)
+    min_incr = _wrap(low - value, 64, True)
+    if value > high or (bits != 64 and incr > max_incr) or (
+            value >= 0 and incr > 0 and incr > max_incr):
+        limit = high
+    elif value < low or (bits != 64 and incr < min_incr) or (
+            value < 0 and incr < 0 and incr < min_incr):
+        limit = low
+    else:
+        return False, value + incr
     if mode == WRAP:
-        return True, _wrap(total, bits, True)
+        return True, _wrap(value + incr, bits, True)
     if mode == SAT:
-        return True, high if total > high else low
+        return True, limit
     return True, None
 
 
