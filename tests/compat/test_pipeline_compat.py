@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.compat.test_protocol_compat import both
-from tests.rawclient import encode_command
+from tests.rawclient import RawClient, encode_command
 
 
 def pipeline(*commands) -> bytes:
@@ -68,6 +68,40 @@ def test_pipeline_matches_redis(ember_server, redis_reference, name):
 ])
 def test_inline_pipelines_match_redis(ember_server, redis_reference, data):
     both(ember_server, redis_reference, data)
+
+
+def _chunk_by_chunk(port: int, chunks: list) -> list:
+    """Send each chunk (a list of commands) as one write and read its replies before the
+    next, on one connection: each chunk reaches the server as its own read."""
+    client = RawClient(port)
+    try:
+        replies = []
+        for commands in chunks:
+            client.send(pipeline(*commands))
+            replies.append([client.read_raw() for _ in commands])
+        return replies
+    finally:
+        client.close()
+
+
+def test_repeated_framings_match_redis(ember_server, redis_reference):
+    """The parser learns a framing a client repeats (a same-shaped pipeline, a single
+    command of the same size as the one before) and matches later chunks against it; a
+    chunk of the same size or start but another framing must still be read as written."""
+    mset = ("MSET",) + tuple(x for i in range(5) for x in ("fr:k%d" % i, "v%02d" % i))
+    same_size = ("MSET",) + tuple(x for i in range(5) for x in ("fr:kk%d" % i, "v%d" % i))
+    chunks = [[mset], [mset], [mset], [same_size], [mset], [("GET", "fr:k1")],
+              [("GET", "fr:k2")], [("GET", "fr:k3")], [("GET", "fr:k4")] * 4,
+              [("GET", "fr:k1")] * 4, [("GET", "fr:k1")] * 2 + [("GET", "fr:kk1"),
+                                                                ("GET", "fr:k")],
+              [("SET", "fr:k1", "a\r\nb")] * 3, [("GET", "fr:k1")],
+              [("DEL", "fr:k1", "fr:k2")], [("DEL", "fr:k3", "fr:k4")], [("GET", "fr:k1")],
+              [("DEL",) + same_size[1::2], ("DEL",) + mset[1::2]]]
+    assert len(pipeline(*chunks[10])) == len(pipeline(*chunks[9]))
+    got = _chunk_by_chunk(ember_server.port, chunks)
+    expected = _chunk_by_chunk(redis_reference.port, chunks)
+    assert got == expected
+    assert len(pipeline(same_size)) == len(pipeline(mset))
 
 
 # (No CLIENT REPLY SKIP here: queued in MULTI, Redis answers EXEC with an array header
