@@ -31,3 +31,4 @@ def load_all() -> None:
     """Import every command module so that the table is complete."""
     for name in COMMAND_MODULES:
         importlib.import_module(f"ember.commands.{name}")
+    importlib.import_module("ember.commands.runs").install()

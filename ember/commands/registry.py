@@ -72,6 +72,10 @@ class CommandSpec:
     # The argument counts (name included) the arity allows: min_args <= len(argv) <= max_args.
     min_args: int = 0
     max_args: int = 0
+    # A function running a stretch of this command at once, and whether it needs every run
+    # allowed or only reading ones (commands/runs.py); None for most commands.
+    run: object = None
+    run_level: int = 0
 
     def __post_init__(self):
         unknown = set(self.flags) - _KNOWN_FLAGS

@@ -15,6 +15,7 @@ from time import perf_counter_ns
 from ember.commands import slowlog
 from ember.commands.blocking import BLOCKED, Block
 from ember.commands.lane import LANE, client_is_plain, lane_spec
+from ember.commands.runs import runs_allowed
 from ember.commands.runtime import must_wait
 from ember.errors import ReplyError
 from ember.protocol.encoder import BULK_HEADERS, ENCODERS_RESP2, ENCODERS_RESP3, error_bytes
@@ -24,6 +25,7 @@ from ember.protocol.replies import OK, PONG
 # replies cannot build an unbounded reply list before the transport pushes back.
 _FLUSH_BYTES = 1 << 20
 REPLY_ON = "on"
+UNASKED = -1
 
 
 class Connection(asyncio.Protocol):
@@ -147,8 +149,13 @@ class Connection(asyncio.Protocol):
         ran = None
         run_calls = run_nsec = 0
         name = spec = None      # the last command name the lane looked up, and its spec
+        runs = UNASKED      # which runs (commands/runs.py) may be used, asked when needed
         last = perf_counter_ns()
-        for index, argv in enumerate(commands, 1):     # index: the commands run so far
+        index = 0       # the commands run so far
+        count = len(commands)
+        while index < count:
+            argv = commands[index]
+            index += 1
             if plain:
                 if argv[0] is not name:     # a same-shaped pipeline shares one name
                     name = argv[0]
@@ -163,6 +170,28 @@ class Connection(asyncio.Protocol):
                             ran.nsec += run_nsec
                             run_calls = run_nsec = 0
                         ran = spec
+                    if spec.run is not None:
+                        if runs is UNASKED and index < count:   # a stretch may follow
+                            runs = runs_allowed(engine, client)
+                        if spec.run_level <= runs:
+                            done, length = spec.run(client, commands, index - 1, append)
+                            if done:    # a stretch of this command, run at once
+                                index += done - 1
+                                now = perf_counter_ns()
+                                duration = now - last
+                                last = now
+                                run_calls += done
+                                run_nsec += duration
+                                if duration >= slow_ns:     # the run's time, as its last's
+                                    slowlog.record(engine, client, spec, commands[index - 1],
+                                                   duration // 1000)
+                                size += length
+                                if size > _FLUSH_BYTES:
+                                    size = 0
+                                    if self._flush_batch():
+                                        self.pending = commands[index:]
+                                        break
+                                continue
                     dirty = engine.dirty
                     try:
                         reply = spec.handler(client, argv)
@@ -255,6 +284,7 @@ class Connection(asyncio.Protocol):
                 self.pending = []
                 break
             plain = client_is_plain(engine, client)     # the command may have changed it
+            runs = UNASKED
             if plain:
                 slow_ns = engine.slow_ns
                 encoders = ENCODERS_RESP2 if client.resp == 2 else ENCODERS_RESP3

@@ -1,0 +1,200 @@
+"""Runs: a stretch of one command in a pipeline, executed in one call.
+
+A client that pipelines one command over and over (a page of GETs, a cache filled with
+SETs, counters bumped with INCR) spends most of each command in the per-command work of
+``Connection._run`` rather than in the command: the handler's call, a clock read, the
+stats, the reply's dispatch. For the commands here a *run function* does the usual case
+of a whole stretch of them in one loop, with the effects each would have had through its
+handler: the same stores, memory tally, access times, keyspace hits and misses, dirty
+count and reply bytes.
+
+A run function is called as ``run(client, commands, start, append)`` with
+``commands[start]`` one of its commands (arity already checked), appends the replies'
+pieces with ``append``, and returns ``(done, size)``: how many commands from ``start`` it
+ran and the bytes of their bulk values. It stops at the first command it does not do
+itself (another command, another arity, a wrong type, a key past its deadline, a value
+other than a string being overwritten, a value of 4 KB or more to reply with ...) and
+after :data:`_RUN_MAX` commands; the caller runs that command the usual way and may start
+a run again from the next.
+
+``Connection._run`` calls a run function only when nothing per command could tell the
+difference (:func:`runs_allowed`): a plain client in the lane, the databases' plain
+class (not the one that reports ``new`` and ``keymiss`` events) and a slow-log and
+latency threshold of at least :data:`RUN_SLOW_FLOOR_NS`, since a run's time is measured as
+a whole; for the writing runs also no keyspace listener (WATCH, blocked clients,
+notifications, tracking) and no propagation (AOF, replicas).
+"""
+
+from ember.commands.registry import COMMANDS
+from ember.protocol.encoder import BULK_HEADERS
+from ember.storage.keyspace import Database
+from ember.storage.memory import STRING_KEY, TTL_ENTRY
+
+# A run's time is measured once, for all its commands: allowed only when the slow log
+# and the latency monitor record nothing shorter than this (Redis's default is 10 ms).
+RUN_SLOW_FLOOR_NS = 1_000_000
+# At most this many commands per run, each with a reply under _SMALL bytes, so that a
+# run adds at most a megabyte to the batch between Connection._run's flush checks.
+_RUN_MAX = 256
+_SMALL = len(BULK_HEADERS)  # 4096
+# What runs_allowed returns: no runs, the reading runs only, every run.
+NO_RUNS, READ_RUNS, ALL_RUNS = 0, 1, 2
+_NULL = {2: b"$-1\r\n", 3: b"_\r\n"}
+
+
+def runs_allowed(engine, client) -> int:
+    """Which runs a plain client's batch may use now (NO_RUNS, READ_RUNS or ALL_RUNS)."""
+    if engine.slow_ns < RUN_SLOW_FLOOR_NS or type(client.db) is not Database:
+        return NO_RUNS
+    if engine.keyspace_listeners or engine.propagators:
+        return READ_RUNS
+    return ALL_RUNS
+
+
+def ping_run(client, commands, start, append):
+    """PINGs without an argument: +PONG each."""
+    name = commands[start][0]
+    index = start
+    for argv in commands[start:start + _RUN_MAX]:
+        if len(argv) != 1 or (argv[0] is not name and argv[0] != name):
+            break
+        append(b"+PONG\r\n")
+        index += 1
+    return index - start, 0
+
+
+def get_run(client, commands, start, append):
+    """GETs: a hit is a bulk reply (access time touched), a missing key a null; stops at
+    a key past its deadline, holding another type or a value of 4 KB or more."""
+    db = client.db
+    data_get = db.data.get
+    expires = db.expires
+    now_ms = db.time.ms
+    now_s = db.time.s
+    access = db.access if db.touching else None
+    null = _NULL[client.resp]
+    headers = BULK_HEADERS
+    name = commands[start][0]
+    misses = size = 0
+    index = start
+    try:
+        for first, key in commands[start:start + _RUN_MAX]:   # another arity: ValueError
+            if first is not name and first != name:
+                break
+            value = data_get(key)
+            if value is None:
+                misses += 1
+                append(null)
+            elif type(value) is not bytes or (expires and key in expires
+                                              and expires[key] < now_ms):
+                break
+            else:
+                if access is not None:
+                    access[key] = now_s
+                length = len(value)
+                if length >= _SMALL:
+                    break
+                append(headers[length])
+                append(value)
+                append(b"\r\n")
+                size += length
+            index += 1
+    except ValueError:
+        pass
+    done = index - start
+    stats = db.stats
+    stats.hits += done - misses
+    stats.misses += misses
+    return done, size
+
+
+def set_run(client, commands, start, append):
+    """Plain ``SET key value``s (Database.set's usual cases): stops at a key holding
+    anything but a string (freeing a big value is a cost the slow log should see)."""
+    db = client.db
+    data = db.data
+    data_get = data.get
+    expires = db.expires
+    now_s = db.time.s
+    access = db.access if db.touching else None
+    fresh = db.fresh > 0
+    name = commands[start][0]
+    used = keys = 0
+    index = start
+    try:
+        for first, key, value in commands[start:start + _RUN_MAX]:
+            if first is not name and first != name:
+                break
+            old = data_get(key)
+            if type(old) is bytes:
+                used += len(value) - len(old)
+            elif old is None and fresh:
+                used += len(key) + len(value) + STRING_KEY
+                keys += 1
+            else:
+                break
+            data[key] = value
+            if access is not None:
+                access[key] = now_s
+            if expires and key in expires:
+                del expires[key]
+                used -= TTL_ENTRY
+            append(b"+OK\r\n")
+            index += 1
+    except ValueError:
+        pass
+    done = index - start
+    mem = db.mem
+    mem.used += used
+    mem.keys += keys
+    client.engine.dirty += done
+    return done, 0
+
+
+def incr_run(client, commands, start, append):
+    """INCRs of what Database.incr_counter takes in one step (a live, canonical,
+    non-negative integer under 10**17, which one more cannot overflow)."""
+    db = client.db
+    data = db.data
+    data_get = data.get
+    expires = db.expires
+    now_ms = db.time.ms
+    now_s = db.time.s
+    access = db.access if db.touching else None
+    name = commands[start][0]
+    used = 0
+    index = start
+    try:
+        for first, key in commands[start:start + _RUN_MAX]:
+            if first is not name and first != name:
+                break
+            value = data_get(key)
+            if type(value) is not bytes or not value.isdigit() \
+                    or (size := len(value)) > 17 or (value[0] == 48 and size > 1) \
+                    or (expires and key in expires and expires[key] < now_ms):
+                break
+            new = b"%d" % (int(value) + 1)
+            data[key] = new
+            if access is not None:
+                access[key] = now_s
+            used += len(new) - size
+            append(b":")
+            append(new)
+            append(b"\r\n")
+            index += 1
+    except ValueError:
+        pass
+    done = index - start
+    db.mem.used += used
+    client.engine.dirty += done
+    return done, 0
+
+
+def install() -> None:
+    """Give the specs of PING, GET, SET and INCR their run functions and the level each
+    needs."""
+    for name, run, level in (("ping", ping_run, READ_RUNS), ("get", get_run, READ_RUNS),
+                             ("set", set_run, ALL_RUNS), ("incr", incr_run, ALL_RUNS)):
+        spec = COMMANDS[name]
+        spec.run = run
+        spec.run_level = level
