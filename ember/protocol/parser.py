@@ -21,6 +21,7 @@ error and close the connection, as Redis does.
 
 import re
 
+from ember.protocol.framing import Framing, named
 from ember.protocol.numbers import parse_int
 
 INLINE_MAX = 64 * 1024
@@ -182,25 +183,13 @@ def same_shaped(data: bytes, first: list, argc: int):
     if _LENGTHS.get(headers[0]) == len(name):   # (else a CRLF inside the name split it)
         matches = _tiling_matches(data, argc, headers, name)
         if matches is not None:
-            return _named(name, argc, matches)
+            return named(name, argc, matches)
     matches = _tiling_matches(data, argc, headers, None)
     if matches is None:
         return None
     if argc == 1:
         return [[arg] for arg in matches]
     return list(map(list, matches))
-
-
-def _named(name: bytes, argc: int, matches: list) -> list:
-    """The commands of a same-shaped chunk matched with ``name`` as a literal: ``name``
-    (one object for all) followed by each match's groups."""
-    if argc == 1:
-        return [[name] for _ in matches]
-    if argc == 2:
-        return [[name, arg] for arg in matches]
-    if argc == 3:
-        return [[name, key, value] for key, value in matches]
-    return [[name, *args] for args in matches]
 
 
 def _tiling_matches(data: bytes, argc: int, headers: tuple, name):
@@ -252,9 +241,8 @@ class RequestParser:
         self.max_bulk = max_bulk
         # When True, Redis 7's pre-AUTH limits apply (10 arguments, 16 KB bulks).
         self.unauthenticated = False
-        # The framing this client last repeated (see _learn): (one command's size in
-        # bytes, the compiled regex of such a command, its name, the bytes every such
-        # command starts with, its argument count), or None.
+        # The framing this client last repeated (see _learn and protocol/framing.py),
+        # or None.
         self._framing = None
         self._previous = 0      # the size of the last single command split below
 
@@ -276,15 +264,15 @@ class RequestParser:
         # command of it is one regex match, a pipeline of them one findall.
         framing = self._framing
         if framing is not None:
-            size = framing[0]
+            size = framing.size
             if len(data) == size:
-                match = framing[1].fullmatch(data)
+                match = framing.pattern.fullmatch(data)
                 if match is not None:
-                    return [[framing[2], *match.groups()]]
-            elif not len(data) % size and data.startswith(framing[3]):
-                matches = framing[1].findall(data)
-                if len(matches) * size == len(data):
-                    return _named(framing[2], framing[4], matches)
+                    return [[framing.name, *match.groups()]]
+            elif not len(data) % size and data.startswith(framing.prefix):
+                commands = framing.split(data)
+                if commands is not None:
+                    return commands
         # A chunk that starts "*N\r\n" (N < 100): split off its first
         # command; if that is all there is (every unpipelined request), check its headers
         # without building lists (the usual shapes written out); if more follows, try the
@@ -377,7 +365,8 @@ class RequestParser:
         if shape is not None:
             pattern, size = shape
             start = size if argc == 1 else sum(map(len, parts[:4])) + 8
-            self._framing = (size, pattern, name, data[:start], argc)
+            self._framing = Framing(data[:size], pattern, name, data[:start], argc,
+                                    [_LENGTHS[header] for header in headers])
 
     @staticmethod
     def _fast(parts: list, argc: int, last: int, size: int):
