@@ -2,7 +2,12 @@
 
 Selected with ``EMBER_PARSER=hiredis`` when the ``ember[hiredis]`` extra is installed; the
 pure :class:`~ember.protocol.parser.RequestParser` stays the default and remains the
-authority: hiredis is only trusted with a chunk that turns out to be nothing but complete,
+authority. Its shortcuts come first (a learned framing, a single command, a pipeline of
+one framing: each a regex match or a split by position, cheaper than hiredis's reply
+objects plus the checks below). hiredis takes what they leave, a pipeline of several
+commands or framings, where it costs about two thirds of the pure split.
+
+hiredis is trusted with a chunk only when it turns out to be nothing but complete,
 canonically framed multibulk requests of bulk strings. That is checked after the fact
 with C-speed operations: every element is ``bytes``, no command is partial, and the
 canonical encoding of the commands is exactly as long as the bytes received. Anything
@@ -38,16 +43,15 @@ class HiredisRequestParser(RequestParser):
         super().__init__(max_bulk)
         self._reader = hiredis.Reader()
 
-    def feed(self, data: bytes) -> list:
-        """Add received bytes; return the commands that became complete."""
-        if (self._buf or self._argc_left or self.unauthenticated or self.error is not None
-                or data[:1] != b"*"):
-            return super().feed(data)
-        commands = self._parse_whole(data)
-        if commands is None:
+    def _split(self, data: bytes) -> list:
+        """RequestParser's split of a chunk its shortcuts did not take (a pipeline of
+        several commands or framings), tried with hiredis first."""
+        if data[:1] == b"*":
+            commands = self._parse_whole(data)
+            if commands is not None:
+                return commands
             self._reader = hiredis.Reader()   # drop whatever hiredis kept of this chunk
-            return super().feed(data)
-        return commands
+        return super()._split(data)
 
     def _parse_whole(self, data: bytes):
         """The commands in ``data`` if it is only complete canonical requests, else None."""

@@ -312,6 +312,12 @@ class RequestParser:
                         if commands[0][0] is parts[2]:  # matched with the name as written
                             self._learn(data, parts, argc)
                         return commands
+        return self._split(data)
+
+    def _split(self, data: bytes) -> list:
+        """:meth:`feed` for a chunk none of its shortcuts took (a pipeline of several
+        commands or framings, inline input, a partial or malformed request), with nothing
+        buffered before it."""
         # Split the whole chunk once and take the complete commands it starts with.
         parts = data.split(b"\r\n")
         argc = _COUNTS.get(parts[0])
