@@ -121,3 +121,24 @@ def test_random_pipelines_match_redis(ember_server, redis_reference, commands):
     data = pipeline(("SELECT", "1"), ("DEL", "pl:s"), ("SELECT", "0"), ("DEL", "pl:s"),
                     *commands, ("DISCARD",))
     both(ember_server, redis_reference, data)
+
+
+# Stretches of one command, as pipelines repeat them (commands/runs.py runs a stretch of
+# PING, GET, SET or INCR in one call): keys of another type, TTLs, counters at the edge of
+# what is kept as an integer, values of 4 KB and more, names in other cases, other arities.
+_STRETCH_COMMANDS = st.sampled_from([
+    ("GET", "rn:a"), ("GET", "rn:b"), ("get", "rn:a"), ("GET", "rn:l"), ("GET", "rn:a", "x"),
+    ("SET", "rn:a", "1"), ("SET", "rn:b", "007"), ("SET", "rn:a", "99999999999999999"),
+    ("SET", "rn:b", "9223372036854775806"), ("SET", "rn:a", "y" * 5000), ("SET", "rn:l", "s"),
+    ("SET", "rn:b", "v", "EX", "100"), ("INCR", "rn:a"), ("INCR", "rn:b"), ("INCR", "rn:l"),
+    ("incr", "rn:c"), ("PING",), ("ping",), ("PING", "m"), ("DEL", "rn:a"),
+    ("LPUSH", "rn:l", "x"), ("PEXPIRE", "rn:a", "100000"),
+])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(_STRETCH_COMMANDS, st.integers(1, 8)), min_size=1, max_size=10))
+def test_random_stretches_match_redis(ember_server, redis_reference, stretches):
+    data = pipeline(("DEL", "rn:a", "rn:b", "rn:c", "rn:l"),
+                    *(command for command, count in stretches for _ in range(count)))
+    both(ember_server, redis_reference, data)

@@ -6,6 +6,7 @@ in one read and run as one batch."""
 import socket
 import threading
 
+import pytest
 import redis
 
 from tests.rawclient import RawClient, encode_command
@@ -148,3 +149,74 @@ def test_hello_3_in_the_middle_of_a_pipeline(r, ember_server):
     assert replies[2:5] == [b"_\r\n", b"%0\r\n", b"_\r\n"]
     assert replies[5].startswith(b"*14\r\n")
     assert replies[6] == b"$-1\r\n"
+
+
+# ---- runs (commands/runs.py): what must still see each command of a stretch ------------
+
+def test_a_stretch_of_sets_aborts_a_watching_transaction(r, ember_server):
+    watcher = redis.Redis(port=ember_server.port)
+    watcher.delete("run:w")
+    pipe = watcher.pipeline()
+    pipe.watch("run:w")
+    pipe.multi()
+    pipe.set("run:w", "mine")
+    send_batch(ember_server.port, *[("SET", "run:other", "v")] * 4,
+               *[("SET", "run:w", "theirs")] * 4)
+    with pytest.raises(redis.WatchError):
+        pipe.execute()
+    assert r.get("run:w") == b"theirs"
+
+
+def test_stretches_send_every_keyspace_event(ember_server):
+    r = redis.Redis(port=ember_server.port)
+    r.config_set("notify-keyspace-events", "KEA")
+    try:
+        sub = r.pubsub()
+        sub.psubscribe("__keyspace@0__:run:e*")
+        assert sub.get_message(timeout=5)["type"] == "psubscribe"
+        r.delete("run:e1", "run:e2")
+        r.config_set("notify-keyspace-events", "KEAm")
+        send_batch(ember_server.port, *[("SET", "run:e1", "1")] * 3,
+                   *[("INCR", "run:e1")] * 3, *[("GET", "run:e2")] * 2)
+        events = [sub.get_message(timeout=5) for _ in range(8)]
+        assert [e["data"] for e in events] == [b"set"] * 3 + [b"incrby"] * 3 + [
+            b"keymiss"] * 2
+        sub.close()
+    finally:
+        r.config_set("notify-keyspace-events", "")
+
+
+def test_stretches_of_writes_reach_the_aof_and_survive_a_restart(tmp_path):
+    from tests.servers import ServerProcess, ember_command, free_port
+
+    def start():
+        port = free_port()
+        argv = ember_command() + ["--port", str(port), "--save", "", "--appendonly", "yes"]
+        return ServerProcess(argv, port, str(tmp_path)).start()
+
+    server = start()
+    try:
+        replies = send_batch(server.port, *[("SET", f"run:k{i % 5}", f"v{i}") for i in range(20)],
+                             *[("INCR", "run:n")] * 30, *[("GET", "run:k1")] * 3)
+        assert replies[-1] == b"$3\r\nv16\r\n"
+    finally:
+        server.stop()
+    server = start()
+    try:
+        r = redis.Redis(port=server.port)
+        assert r.mget([f"run:k{i}" for i in range(5)]) == [b"v15", b"v16", b"v17", b"v18",
+                                                          b"v19"]
+        assert r.get("run:n") == b"30"
+    finally:
+        server.stop()
+
+
+def test_a_slowlog_threshold_of_zero_logs_each_command_of_a_stretch(r, ember_server):
+    r.config_set("slowlog-log-slower-than", 0)
+    try:
+        r.slowlog_reset()
+        send_batch(ember_server.port, *[("GET", "run:s")] * 5, *[("INCR", "run:c")] * 5)
+        logged = [entry["command"] for entry in r.slowlog_get(128)]
+    finally:
+        r.config_set("slowlog-log-slower-than", 10000)
+    assert logged.count(b"GET run:s") == 5 and logged.count(b"INCR run:c") == 5

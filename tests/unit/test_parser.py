@@ -601,3 +601,28 @@ def test_learned_pipeline_framing_then_a_tail_of_another():
     assert parser.feed(get * 2 + tail) == [[b"GET", b"ab"]] * 2 + [
         [b"GET", b"a"], [b"GET", b"abc"]]
     assert parser.feed(get) == [[b"GET", b"ab"]]
+
+
+# ---- a learned pipeline split by position (protocol/framing.py) ------------------------
+
+@pytest.mark.parametrize("argv", [[b"PING"], [b"GET", b"%s%%d"], [b"SET", b"k%", b"%s"],
+                                  [b"G%T", b"key"], [b"HSET", b"h", b"f", b"v"]])
+def test_learned_pipelines_of_every_depth_split_by_position(argv):
+    """Once learned, pipelines of the framing at many depths (more than the tilings kept,
+    and past the depth split by position) give their commands, with '%' in any
+    argument or the name taken as payload; a chunk differing in one byte anywhere is
+    never taken for the framing."""
+    parser = RequestParser()
+    one = _multibulk(argv)
+    assert parser.feed(one * 2) == [argv] * 2
+    assert parser._framing is not None
+    for depth in (2, 3, 5, 16, 7, 9, 11, 13, 17, 19, 300, 16):
+        assert parser.feed(one * depth) == [argv] * depth
+    data = one * 4
+    for position in range(len(one), len(data)):   # the commands after the first
+        changed = data[:position] + bytes([data[position] ^ 1]) + data[position + 1:]
+        expected, reference = feed_chunks([changed], RequestParser())
+        learned = RequestParser()
+        assert learned.feed(one * 2) == [argv] * 2
+        assert (learned.feed(changed), learned.error, learned.buffered) == (
+            expected, reference.error, reference.buffered), position
