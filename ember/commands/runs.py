@@ -22,7 +22,9 @@ difference (:func:`runs_allowed`): a plain client in the lane, the databases' pl
 class (not the one that reports ``new`` and ``keymiss`` events) and a slow-log and
 latency threshold of at least :data:`RUN_SLOW_FLOOR_NS`, since a run's time is measured as
 a whole; for the writing runs also no keyspace listener (WATCH, blocked clients,
-notifications, tracking) and no propagation (AOF, replicas).
+notifications, tracking) and no propagation (AOF, replicas). Command stats count every
+command and the run's whole time; if that time reaches the threshold (a stall: none of
+these commands takes a millisecond), the slow log records the run's last command with it.
 """
 
 from ember.commands.registry import COMMANDS

@@ -395,24 +395,40 @@ class RequestParser:
                     break
             else:
                 return [parts[k + 2:k + period:2] for k in range(0, last, period)], size
-        lengths = list(map(_LENGTHS.get, parts))
-        sizes = list(map(len, parts))
+        # Commands of several framings: each header checked against its piece (the
+        # usual two- and three-argument shapes written out, cheaper than slicing).
+        lengths_get = _LENGTHS.get
+        counts = _COUNTS
         i = 0
         commands = []
         append = commands.append
-        counts = _COUNTS
         while i < last:
             argc = counts.get(parts[i])
             if argc is None:
                 break
             end = i + 1 + 2 * argc
-            if end > last or lengths[i + 1:end:2] != sizes[i + 2:end:2]:
+            if end > last:
                 break
-            append(parts[i + 2:end:2])
+            if argc == 2:
+                if lengths_get(parts[i + 1]) != len(parts[i + 2]) or \
+                        lengths_get(parts[i + 3]) != len(parts[i + 4]):
+                    break
+                append([parts[i + 2], parts[i + 4]])
+            elif argc == 3:
+                if lengths_get(parts[i + 1]) != len(parts[i + 2]) or \
+                        lengths_get(parts[i + 3]) != len(parts[i + 4]) or \
+                        lengths_get(parts[i + 5]) != len(parts[i + 6]):
+                    break
+                append([parts[i + 2], parts[i + 4], parts[i + 6]])
+            else:
+                args = parts[i + 2:end:2]
+                if list(map(lengths_get, parts[i + 1:end:2])) != list(map(len, args)):
+                    break
+                append(args)
             i = end
         if i == last and not parts[last]:
             return commands, size
-        return commands, sum(sizes[:i]) + 2 * i
+        return commands, sum(map(len, parts[:i])) + 2 * i
 
     def _slow(self, commands: list) -> None:
         buf = self._buf
