@@ -112,11 +112,13 @@ def get_run(client, commands, start, append):
 
 def set_run(client, commands, start, append):
     """Plain ``SET key value``s (Database.set's usual cases): stops at a key holding
-    anything but a string (freeing a big value is a cost the slow log should see)."""
+    anything but a string (freeing a big value is a cost the slow log should see) and at
+    one past its deadline."""
     db = client.db
     data = db.data
     data_get = data.get
     expires = db.expires
+    now_ms = db.time.ms
     now_s = db.time.s
     access = db.access if db.touching else None
     fresh = db.fresh > 0
@@ -127,6 +129,8 @@ def set_run(client, commands, start, append):
         for first, key, value in commands[start:start + _RUN_MAX]:
             if first is not name and first != name:
                 break
+            if expires and key in expires and expires[key] < now_ms:
+                break       # the handler expires it first
             old = data_get(key)
             if type(old) is bytes:
                 used += len(value) - len(old)

@@ -156,6 +156,9 @@ def set_(ctx, argv):
     if len(argv) == 3:
         key = argv[1]
         db = ctx.db
+        expires = db.expires
+        if expires and key in expires and expires[key] < db.time.ms:
+            db.expire_key(key)  # as Redis's lookupKeyWrite: expired (event, DEL) first
         db.set(key, argv[2])
         engine = ctx.engine
         engine.dirty += 1       # key_modified, without its call when nothing listens
@@ -263,11 +266,16 @@ def mset(ctx, argv):
     if len(argv) % 2 == 0:
         raise ReplyError("ERR wrong number of arguments for 'mset' command")
     db = ctx.db
-    db.set_pairs(argv)
     engine = ctx.engine
+    if engine.keyspace_listeners:   # each key's events in Redis's order: expired, new, set
+        for i in range(1, len(argv), 2):
+            key = argv[i]
+            db.peek(key)                # a key past its deadline expires first
+            db.set(key, argv[i + 1])
+            engine.key_modified(db, key, "set")
+        return OK
+    db.set_pairs(argv)
     engine.dirty += len(argv) // 2     # keys_modified, without its call when nothing listens
-    if engine.keyspace_listeners:
-        engine.keys_modified(db, argv[1::2], "set", count=0)
     return OK
 
 

@@ -175,7 +175,9 @@ _EVENT_TYPES = "KEm"
 
 
 def normalize_keyspace_events(text: str) -> str:
-    """Parse and re-print notify-keyspace-events flags as Redis does ("KEA" -> "AKE")."""
+    """Parse notify-keyspace-events flags into the form kept: as Redis prints them ("KEA"
+    -> "AKE"), plus an "n" at the end when "A" hides it (Redis keeps the class but does
+    not print it: "AKEn" is kept, "AKE" printed; see :func:`printed_keyspace_events`)."""
     flags = set()
     for char in text:
         if char == "A":
@@ -188,7 +190,14 @@ def normalize_keyspace_events(text: str) -> str:
         out = "A"
     else:
         out = "".join(c for c in _EVENT_CLASSES if c in flags)
-    return out + "".join(c for c in _EVENT_TYPES if c in flags)
+    out += "".join(c for c in _EVENT_TYPES if c in flags)
+    return out + "n" if out.startswith("A") and "n" in flags else out
+
+
+def printed_keyspace_events(value: str) -> str:
+    """The kept flags as CONFIG GET and CONFIG REWRITE print them (Redis's
+    keyspaceEventsFlagsToString: after "A", no "n")."""
+    return value.replace("n", "") if value.startswith("A") else value
 
 
 class NotifyKeyspaceEventsParam(Param):
@@ -197,8 +206,11 @@ class NotifyKeyspaceEventsParam(Param):
     def parse_one(self, text):
         return normalize_keyspace_events(text)
 
+    def format(self, value):
+        return printed_keyspace_events(value)
+
     def rewrite(self, value):
-        return [(f"{self.name} {sds_repr(value)}", value != "")]
+        return [(f"{self.name} {sds_repr(self.format(value))}", value != "")]
 
 
 class ReplicaOfParam(Param):

@@ -195,7 +195,8 @@ class Database:
 
     def set_pairs(self, argv: list) -> None:
         """MSET's stores in one call: ``argv[1]`` gets ``argv[2]``, ``argv[3]`` gets
-        ``argv[4]`` ... (all ``bytes``), each as :meth:`set` stores it (TTL cleared)."""
+        ``argv[4]`` ... (all ``bytes``), each as :meth:`set` stores it (TTL cleared),
+        after expiring a key past its deadline (as Redis's lookupKeyWrite does)."""
         data = self.data
         access = self.access if self.touching else None
         now_s = self.time.s
@@ -204,6 +205,8 @@ class Database:
         for i in range(1, len(argv), 2):
             key = argv[i]
             value = argv[i + 1]
+            if expires and key in expires and expires[key] < self.time.ms:
+                self.expire_key(key)
             old = data.get(key)
             data[key] = value
             if access is not None:

@@ -153,6 +153,29 @@ def test_expired_events_match_redis(compat, notifying):
     assert (b"__keyevent@0__:expired", b"gone") in _compare(compat, listeners)
 
 
+def test_overwriting_a_key_past_its_deadline_expires_it_first(compat, notifying):
+    """SET and MSET on a key whose deadline passed: Redis's lookupKeyWrite expires it
+    (event, expired_keys) before the write, key by key."""
+    configure, listeners = notifying
+    configure("KEAn")
+    compat.script([("SET", "o1", "v", "PX", "1"), ("SET", "o2", "v", "PX", "1"),
+                   ("SET", "o3", "v", "PX", "1")])
+    time.sleep(0.01)        # let the 1 ms deadlines pass (time cannot be awaited)
+    compat.script([("SET", "o1", "w"), ("MSET", "o2", "w", "new", "w", "o3", "w"),
+                   ("GET", "o2")])
+    events = _compare(compat, listeners)
+    assert (b"__keyevent@0__:expired", b"o3") in events
+    stats = [side_info(side) for side in (compat.ember, compat.redis)]
+    assert stats[0] == stats[1]
+
+
+def side_info(side) -> bytes:
+    """The expired_keys line of a side's INFO stats."""
+    side.send(encode_command("INFO", "stats"))
+    reply = side.read_raw()
+    return next(line for line in reply.split(b"\r\n") if line.startswith(b"expired_keys:"))
+
+
 @pytest.mark.parametrize("flags", ["Kg", "E$", "Kl", "Els", "Khz", "Ex", "KEd", "AK"])
 def test_class_filters_match_redis(compat, notifying, flags):
     configure, listeners = notifying
