@@ -25,7 +25,7 @@ from ember.protocol.replies import OK, PONG
 # replies cannot build an unbounded reply list before the transport pushes back.
 _FLUSH_BYTES = 1 << 20
 REPLY_ON = "on"
-UNASKED = -1
+UNASKED = -1     # runs not yet asked for this batch
 
 
 class Connection(asyncio.Protocol):
@@ -171,7 +171,7 @@ class Connection(asyncio.Protocol):
                             run_calls = run_nsec = 0
                         ran = spec
                     if spec.run is not None:
-                        if runs is UNASKED and index < count:   # a stretch may follow
+                        if runs < 0 and index < count:   # (unasked) a stretch may follow
                             runs = runs_allowed(engine, client)
                         if spec.run_level <= runs:
                             done, length = spec.run(client, commands, index - 1, append)

@@ -165,10 +165,15 @@ def test_sentinel_fails_over_an_ember_group():
         old = redis.Redis(port=p_port)
         # Sentinel converts an instance it knows as a replica after it reported
         # role:master for 8 s (4 hello periods), seen by INFO every 10 s.
-        assert wait_until(lambda: reachable(lambda: info(old).get("role") == "slave"
-                                            and info(old).get("master_port") == str(new_port)
-                                            and info(old).get("master_link_status") == "up"),
-                          40, 0.1)
+        rejoined = wait_until(lambda: reachable(lambda: info(old).get("role") == "slave"
+                                                and info(old).get("master_port")
+                                                == str(new_port)
+                                                and info(old).get("master_link_status")
+                                                == "up"), 40, 0.1)
+        assert rejoined, "the old primary did not rejoin:\n%s\n%s\n%s" % (
+            reachable(lambda: {k: v for k, v in info(old).items()
+                               if k.startswith(("role", "master"))}),
+            "".join(sentinels[0].log_lines[-40:]), "".join(primary.log_lines[-40:]))
 
         writer.stop.set()
         writer.join()
