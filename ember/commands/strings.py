@@ -156,9 +156,6 @@ def set_(ctx, argv):
     if len(argv) == 3:
         key = argv[1]
         db = ctx.db
-        expires = db.expires
-        if expires and key in expires and expires[key] < db.time.ms:
-            db.expire_key(key)  # as Redis's lookupKeyWrite: expired (event, DEL) first
         db.set(key, argv[2])
         engine = ctx.engine
         engine.dirty += 1       # key_modified, without its call when nothing listens
@@ -270,7 +267,6 @@ def mset(ctx, argv):
     if engine.keyspace_listeners:   # each key's events in Redis's order: expired, new, set
         for i in range(1, len(argv), 2):
             key = argv[i]
-            db.peek(key)                # a key past its deadline expires first
             db.set(key, argv[i + 1])
             engine.key_modified(db, key, "set")
         return OK

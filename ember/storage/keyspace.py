@@ -175,7 +175,16 @@ class Database:
     # ---- writes ----------------------------------------------------------------------
 
     def set(self, key: bytes, value, keep_ttl: bool = False) -> None:
-        """Store ``value`` at ``key``; any TTL is cleared unless ``keep_ttl``."""
+        """Store ``value`` at ``key``; any TTL is cleared unless ``keep_ttl``. A key past
+        its deadline expires first (its event, its DEL to replicas, expired_keys), as
+        Redis's setKey does through lookupKeyWrite."""
+        expires = self.expires
+        if expires and key in expires:
+            if expires[key] < self.time.ms:
+                self.expire_key(key)
+            if not keep_ttl and key in expires:     # (a replica keeps an expired key)
+                del expires[key]
+                self.mem.used -= TTL_ENTRY
         data = self.data
         old = data.get(key)
         data[key] = value
@@ -189,9 +198,6 @@ class Database:
             mem.keys += 1
         else:
             self._charge(key, old, value)
-        if not keep_ttl and self.expires and key in self.expires:
-            del self.expires[key]
-            self.mem.used -= TTL_ENTRY
 
     def set_pairs(self, argv: list) -> None:
         """MSET's stores in one call: ``argv[1]`` gets ``argv[2]``, ``argv[3]`` gets
@@ -205,8 +211,12 @@ class Database:
         for i in range(1, len(argv), 2):
             key = argv[i]
             value = argv[i + 1]
-            if expires and key in expires and expires[key] < self.time.ms:
-                self.expire_key(key)
+            if expires and key in expires:
+                if expires[key] < self.time.ms:
+                    self.expire_key(key)
+                if key in expires:      # (a replica keeps an expired key)
+                    del expires[key]
+                    mem.used -= TTL_ENTRY
             old = data.get(key)
             data[key] = value
             if access is not None:
@@ -218,9 +228,6 @@ class Database:
                 mem.keys += 1
             else:
                 self._charge(key, old, value)
-            if expires and key in expires:
-                del expires[key]
-                mem.used -= TTL_ENTRY
 
     def incr_counter(self, key: bytes, delta: int):
         """INCR's usual case in one step: if ``key`` holds a live, canonical, non-negative

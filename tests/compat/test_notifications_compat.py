@@ -154,15 +154,17 @@ def test_expired_events_match_redis(compat, notifying):
 
 
 def test_overwriting_a_key_past_its_deadline_expires_it_first(compat, notifying):
-    """SET and MSET on a key whose deadline passed: Redis's lookupKeyWrite expires it
-    (event, expired_keys) before the write, key by key."""
+    """Writes over a key whose deadline passed (SET, MSET, a STORE destination, COPY,
+    PFADD): Redis's lookupKeyWrite expires it (event, expired_keys) before the write."""
     configure, listeners = notifying
     configure("KEAn")
-    compat.script([("SET", "o1", "v", "PX", "1"), ("SET", "o2", "v", "PX", "1"),
-                   ("SET", "o3", "v", "PX", "1")])
+    compat.script([("SADD", "src", "m"), ("RPUSH", "list", "3", "1")]
+                  + [("SET", key, "v", "PX", "1") for key in ("o1", "o2", "o3", "d1", "d2",
+                                                              "d3", "d4")])
     time.sleep(0.01)        # let the 1 ms deadlines pass (time cannot be awaited)
     compat.script([("SET", "o1", "w"), ("MSET", "o2", "w", "new", "w", "o3", "w"),
-                   ("GET", "o2")])
+                   ("GET", "o2"), ("SUNIONSTORE", "d1", "src"), ("SORT", "list", "STORE", "d2"),
+                   ("COPY", "src", "d3"), ("PFADD", "d4", "x")])
     events = _compare(compat, listeners)
     assert (b"__keyevent@0__:expired", b"o3") in events
     stats = [side_info(side) for side in (compat.ember, compat.redis)]
