@@ -34,13 +34,15 @@ class ServerProcess:
         self.proc = None
         self.log_lines = []
         self._ready = threading.Event()
+        self._pumping = None
 
     def start(self, timeout: float = 20.0) -> "ServerProcess":
         """Start the process and wait until it says it accepts connections."""
         self.proc = subprocess.Popen(
             self.argv, cwd=self.cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, bufsize=1, env=None if self.env is None else {**os.environ, **self.env})
-        threading.Thread(target=self._pump, daemon=True).start()
+        self._pumping = threading.Thread(target=self._pump, daemon=True)
+        self._pumping.start()
         if not self._ready.wait(timeout):
             self.stop()
             raise RuntimeError("server did not start:\n" + "".join(self.log_lines))
@@ -68,6 +70,8 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self._pumping is not None:   # every line the process wrote is in log_lines
+            self._pumping.join(5)
 
 
 def ember_command() -> list:

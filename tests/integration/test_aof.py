@@ -119,7 +119,7 @@ def test_automatic_rewrite_on_growth(tmp_path):
             pipe.set("k", "x" * 20)
         pipe.execute()
         assert wait_until(lambda: client.info("persistence")["aof_rewrites"] >= 1)
-        assert "Starting automatic rewriting of AOF" in server.log
+        assert wait_until(lambda: "Starting automatic rewriting of AOF" in server.log)
         assert wait_until(lambda: client.info("persistence")["aof_current_size"] < 20 * 1024)
     finally:
         server.stop()
