@@ -142,3 +142,14 @@ def test_random_stretches_match_redis(ember_server, redis_reference, stretches):
     data = pipeline(("DEL", "rn:a", "rn:b", "rn:c", "rn:l"),
                     *(command for command, count in stretches for _ in range(count)))
     both(ember_server, redis_reference, data)
+
+
+def test_stretches_in_resp3_match_redis(ember_server, redis_reference):
+    """A run's replies in RESP3: a missing key's null is ``_``, a hit the same bulk."""
+    chunks = [[("HELLO", "3")], [("SET", "r3:k", "v"), ("DEL", "r3:none")],
+              [("GET", "r3:k"), ("GET", "r3:none")] * 4 + [("GET", "r3:none")] * 4,
+              [("INCR", "r3:n")] * 4 + [("PING",)] * 4, [("DEL", "r3:k", "r3:n")]]
+    got = _chunk_by_chunk(ember_server.port, chunks)
+    expected = _chunk_by_chunk(redis_reference.port, chunks)
+    assert got[1:] == expected[1:]      # (HELLO's map names each server)
+    assert got[2][1] == b"_\r\n"
