@@ -99,7 +99,10 @@ class Connection(asyncio.Protocol):
         parser = self.parser
         parser.unauthenticated = not client.authenticated  # RESET can de-authenticate
         commands = parser.feed(data)
-        if self.pending or client.blocked is not None:  # held: CLIENT PAUSE, BLPOP ...
+        if len(commands) == 1 and not self.pending and client_is_plain(engine, client):
+            self._run_one(commands)     # every unpipelined request
+            commands = []
+        elif self.pending or client.blocked is not None:  # held: CLIENT PAUSE, BLPOP ...
             self.pending.extend(commands)
             commands = []
         while commands:
@@ -124,6 +127,64 @@ class Connection(asyncio.Protocol):
         """Execute parsed commands in order, writing their replies in one batch."""
         self.engine.tick()
         self._run(commands)
+
+    def _run_one(self, commands: list) -> None:
+        """:meth:`_run` for a batch of one command from a plain client, the common case
+        of unpipelined clients, with the lane's steps for one command written out (the
+        loop's bookkeeping for runs and stretches of one spec costs as much as the rest).
+        A command the lane does not take, or whose arity is wrong, goes to :meth:`_run`.
+        """
+        argv = commands[0]
+        try:
+            spec = LANE[argv[0]]
+        except KeyError:
+            spec = lane_spec(argv[0])
+        if spec is None or not spec.min_args <= len(argv) <= spec.max_args:
+            self._run(commands)
+            return
+        engine = self.engine
+        client = self.client
+        out = self.batch = []       # pushes the command causes go before its reply
+        dirty = engine.dirty
+        start = perf_counter_ns()
+        try:
+            reply = spec.handler(client, argv)
+        except ReplyError as exc:
+            reply = exc
+            spec.failed_calls += 1
+            engine.stats.count_error(exc.message)
+        except Block as request:    # none of the lane's should; if one did
+            reply = engine.blocking.block(client, spec, argv, request)
+        except Exception:  # a bug must not take the server down
+            reply = engine.handler_crashed(spec)
+        client.last_cmd = spec.name
+        if reply is not BLOCKED:    # (as in _run: a blocked command is counted later)
+            duration = perf_counter_ns() - start
+            spec.calls += 1
+            spec.nsec += duration
+            if duration >= engine.slow_ns:
+                slowlog.record(engine, client, spec, argv, duration // 1000)
+            if spec.is_write and engine.dirty != dirty and (
+                    engine.propagators or client.propagate_argv is not None):
+                engine._propagate_write(client, argv)
+            if engine.ready_keys:   # a write (or a read's lazy expiry) woke blocked clients
+                engine.blocking.handle_ready()
+            kind = type(reply)
+            if kind is bytes and len(reply) < 4096:
+                out.append(BULK_HEADERS[len(reply)] + reply + b"\r\n")
+            elif reply is OK:
+                out.append(b"+OK\r\n")
+            elif reply is PONG:
+                out.append(b"+PONG\r\n")
+            elif kind is int:
+                out.append(b":%d\r\n" % reply)
+            else:
+                out.append((ENCODERS_RESP2 if client.resp == 2 else ENCODERS_RESP3)[kind](reply))
+        self.batch = None
+        if out:
+            self.write(out[0] if len(out) == 1 else b"".join(out))
+        if client.close_after_reply:
+            self.close()
 
     def _run(self, commands: list) -> None:
         """:meth:`run_commands` with the clock already read (``data_received`` reads it).

@@ -95,6 +95,27 @@ def test_random_writes_match_a_fresh_walk():
     assert h.db.mem.used > 0
 
 
+def test_mset_is_tallied_as_pair_by_pair_stores(h):
+    """MSET's one-loop tally (new keys, overwritten strings, a repeated key, a container,
+    a bytearray) and its way through keys with a TTL, live or past their deadline."""
+    h.engine.keyspace_listeners.clear()     # (with a listener MSET goes key by key)
+    h("HSET", "hash", "f", "v" * 50)
+    h("SET", "grown", "x")
+    h("APPEND", "grown", "yz")          # a bytearray now
+    h("SET", "old", "1234")
+    h("MSET", "new", "a", "old", "bb", "new", "ccc", "hash", "d", "grown", "e" * 40)
+    assert h("MGET", "new", "old", "hash", "grown") == [b"ccc", b"bb", b"d", b"e" * 40]
+    _settled_matches(h)
+    h("SET", "ttl", "v", "PX", 100)
+    h("SET", "gone", "v", "PX", 10)
+    h.advance(50)
+    h("MSET", "ttl", "w" * 30, "gone", "back", "fresh", "f", "ttl", "last")
+    assert h.db.expires == {}
+    assert h("MGET", "ttl", "gone", "fresh") == [b"last", b"back", b"f"]
+    assert h("INFO", "stats").count(b"expired_keys:1") == 1
+    _settled_matches(h)
+
+
 def test_a_loader_filling_the_tables_directly_is_recounted(h):
     h("SET", "a", "1")
     h.db.data[b"loaded"] = b"x" * 1000          # as an RDB loader does
