@@ -42,6 +42,9 @@ _SMALL = len(BULK_HEADERS)  # 4096
 # What runs_allowed returns: no runs, the reading runs only, every run.
 NO_RUNS, READ_RUNS, ALL_RUNS = 0, 1, 2
 _NULL = {2: b"$-1\r\n", 3: b"_\r\n"}
+# INCR's run bumps counters under this (17 digits at most), as incr_counter does.
+_COUNTER_LIMIT = 10 ** 17
+_NOT_STORED = object()      # what incr_run's "last stored" starts as: no value is it
 
 
 def runs_allowed(engine, client) -> int:
@@ -170,16 +173,29 @@ def incr_run(client, commands, start, append):
     name = commands[start][0]
     used = 0
     index = start
+    # The counter this run stored last and its number: a key bumped again in the same
+    # run holds that very object, whose number is known (bytes are immutable), so the
+    # parse and the checks of its digits are skipped.
+    last = _NOT_STORED
+    last_number = 0
     try:
         for first, key in commands[start:start + _RUN_MAX]:
             if first is not name and first != name:
                 break
             value = data_get(key)
-            if type(value) is not bytes or not value.isdigit() \
+            if value is last and last_number < _COUNTER_LIMIT:
+                if expires and key in expires and expires[key] < now_ms:
+                    break
+                size = len(value)
+                number = last_number + 1
+            elif type(value) is not bytes or not value.isdigit() \
                     or (size := len(value)) > 17 or (value[0] == 48 and size > 1) \
                     or (expires and key in expires and expires[key] < now_ms):
                 break
-            new = b"%d" % (int(value) + 1)
+            else:
+                number = int(value) + 1
+            last = new = b"%d" % number
+            last_number = number
             data[key] = new
             if access is not None:
                 access[key] = now_s
