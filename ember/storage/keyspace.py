@@ -203,19 +203,24 @@ class Database:
         """MSET's stores in one call: ``argv[1]`` gets ``argv[2]``, ``argv[3]`` gets
         ``argv[4]`` ... (all ``bytes``), each as :meth:`set` stores it (TTL cleared),
         after expiring a key past its deadline (as Redis's lookupKeyWrite does)."""
-        if self.expires:
-            self._set_pairs_with_ttls(argv)
-            return
         data = self.data
         data_get = data.get
+        expires = self.expires
         access = self.access if self.touching else None
         now_s = self.time.s
         fresh = self.fresh > 0
+        mem = self.mem
         used = keys = 0
         pairs = iter(argv)
         next(pairs)
         for key in pairs:
             value = next(pairs)
+            if expires and key in expires:
+                if expires[key] < self.time.ms:
+                    self.expire_key(key)
+                if key in expires:      # (a replica keeps an expired key)
+                    del expires[key]
+                    used -= TTL_ENTRY
             old = data_get(key)
             data[key] = value
             if access is not None:
@@ -227,14 +232,8 @@ class Database:
                 keys += 1
             else:
                 self._charge(key, old, value)
-        mem = self.mem
         mem.used += used
         mem.keys += keys
-
-    def _set_pairs_with_ttls(self, argv: list) -> None:
-        """:meth:`set_pairs` while some key has a TTL: each pair through :meth:`set`."""
-        for i in range(1, len(argv), 2):
-            self.set(argv[i], argv[i + 1])
 
     def incr_counter(self, key: bytes, delta: int):
         """INCR's usual case in one step: if ``key`` holds a live, canonical, non-negative
