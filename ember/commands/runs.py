@@ -8,14 +8,15 @@ of a whole stretch of them in one loop, with the effects each would have had thr
 handler: the same stores, memory tally, access times, keyspace hits and misses, dirty
 count and reply bytes.
 
-A run function is called as ``run(client, commands, start, append)`` with
-``commands[start]`` one of its commands (arity already checked), appends the replies'
-pieces with ``append``, and returns ``(done, size)``: how many commands from ``start`` it
-ran and the bytes of their bulk values. It stops at the first command it does not do
-itself (another command, another arity, a wrong type, a key past its deadline, a value
-other than a string being overwritten, a value of 4 KB or more to reply with ...) and
-after :data:`_RUN_MAX` commands; the caller runs that command the usual way and may start
-a run again from the next.
+A run function is called as ``run(client, name, commands, append)``: ``commands`` is an
+iterable of at most :data:`RUN_MAX` commands (argument lists, or the tuples of a
+:class:`~ember.protocol.framing.Stretch`) whose first is one of its own, written as
+``name`` (arity already checked); it appends the replies' pieces with ``append`` and
+returns ``(done, size)``: how many commands it ran and the bytes of their bulk values. It
+stops at the first command it does not do itself (another command, another arity, a
+wrong type, a key past its deadline, a value other than a string being overwritten, a
+value of 4 KB or more to reply with ...); the caller runs that command the usual way and
+may start a run again from the next.
 
 ``Connection._run`` calls a run function only when nothing per command could tell the
 difference (:func:`runs_allowed`): a plain client in the lane, the databases' plain
@@ -37,11 +38,14 @@ from ember.storage.memory import STRING_KEY, TTL_ENTRY
 RUN_SLOW_FLOOR_NS = 1_000_000
 # At most this many commands per run, each with a reply under _SMALL bytes, so that a
 # run adds at most a megabyte to the batch between Connection._run's flush checks.
-_RUN_MAX = 256
+RUN_MAX = 256
 _SMALL = len(BULK_HEADERS)  # 4096
 # What runs_allowed returns: no runs, the reading runs only, every run.
 NO_RUNS, READ_RUNS, ALL_RUNS = 0, 1, 2
-_NULL = {2: b"$-1\r\n", 3: b"_\r\n"}
+# The replies of a GET run are gathered without their line ends and joined with CRLF
+# (two list appends per hit instead of three): a bulk's header and a null without it.
+_HEADS = [header[:-2] for header in BULK_HEADERS]
+_NULL = {2: b"$-1", 3: b"_"}
 # INCR's run bumps counters under this (17 digits at most), as incr_counter does.
 _COUNTER_LIMIT = 10 ** 17
 _NOT_STORED = object()      # what incr_run's "last stored" starts as: no value is it
@@ -56,19 +60,19 @@ def runs_allowed(engine, client) -> int:
     return ALL_RUNS
 
 
-def ping_run(client, commands, start, append):
+def ping_run(client, name, commands, append):
     """PINGs without an argument: +PONG each."""
-    name = commands[start][0]
-    index = start
-    for argv in commands[start:start + _RUN_MAX]:
+    done = 0
+    for argv in commands:
         if len(argv) != 1 or (argv[0] is not name and argv[0] != name):
             break
-        append(b"+PONG\r\n")
-        index += 1
-    return index - start, 0
+        done += 1
+    if done:
+        append(b"+PONG\r\n" * done)
+    return done, 0
 
 
-def get_run(client, commands, start, append):
+def get_run(client, name, commands, append):
     """GETs: a hit is a bulk reply (access time touched), a missing key a null; stops at
     a key past its deadline, holding another type or a value of 4 KB or more."""
     db = client.db
@@ -78,18 +82,19 @@ def get_run(client, commands, start, append):
     now_s = db.time.s
     access = db.access if db.touching else None
     null = _NULL[client.resp]
-    headers = BULK_HEADERS
-    name = commands[start][0]
+    headers = _HEADS
     misses = size = 0
-    index = start
+    done = 0
+    pieces = []
+    put = pieces.append
     try:
-        for first, key in commands[start:start + _RUN_MAX]:   # another arity: ValueError
+        for first, key in commands:   # another arity: ValueError
             if first is not name and first != name:
                 break
             value = data_get(key)
             if value is None:
                 misses += 1
-                append(null)
+                put(null)
             elif type(value) is not bytes or (expires and key in expires
                                               and expires[key] < now_ms):
                 break
@@ -99,21 +104,22 @@ def get_run(client, commands, start, append):
                 length = len(value)
                 if length >= _SMALL:
                     break
-                append(headers[length])
-                append(value)
-                append(b"\r\n")
+                put(headers[length])
+                put(value)
                 size += length
-            index += 1
+            done += 1
     except ValueError:
         pass
-    done = index - start
+    if done:
+        put(b"")
+        append(b"\r\n".join(pieces))
     stats = db.stats
     stats.hits += done - misses
     stats.misses += misses
     return done, size
 
 
-def set_run(client, commands, start, append):
+def set_run(client, name, commands, append):
     """Plain ``SET key value``s (Database.set's usual cases): stops at a key holding
     anything but a string (freeing a big value is a cost the slow log should see) and at
     one past its deadline."""
@@ -125,11 +131,10 @@ def set_run(client, commands, start, append):
     now_s = db.time.s
     access = db.access if db.touching else None
     fresh = db.fresh > 0
-    name = commands[start][0]
     used = keys = 0
-    index = start
+    done = 0
     try:
-        for first, key, value in commands[start:start + _RUN_MAX]:
+        for first, key, value in commands:
             if first is not name and first != name:
                 break
             if expires and key in expires and expires[key] < now_ms:
@@ -148,11 +153,11 @@ def set_run(client, commands, start, append):
             if expires and key in expires:
                 del expires[key]
                 used -= TTL_ENTRY
-            append(b"+OK\r\n")
-            index += 1
+            done += 1
     except ValueError:
         pass
-    done = index - start
+    if done:
+        append(b"+OK\r\n" * done)
     mem = db.mem
     mem.used += used
     mem.keys += keys
@@ -160,7 +165,7 @@ def set_run(client, commands, start, append):
     return done, 0
 
 
-def incr_run(client, commands, start, append):
+def incr_run(client, name, commands, append):
     """INCRs of what Database.incr_counter takes in one step (a live, canonical,
     non-negative integer under 10**17, which one more cannot overflow)."""
     db = client.db
@@ -170,16 +175,17 @@ def incr_run(client, commands, start, append):
     now_ms = db.time.ms
     now_s = db.time.s
     access = db.access if db.touching else None
-    name = commands[start][0]
     used = 0
-    index = start
+    done = 0
     # The counter this run stored last and its number: a key bumped again in the same
     # run holds that very object, whose number is known (bytes are immutable), so the
     # parse and the checks of its digits are skipped.
     last = _NOT_STORED
     last_number = 0
+    numbers = []    # the replies, ":" n CRLF each, are joined from the new values
+    put = numbers.append
     try:
-        for first, key in commands[start:start + _RUN_MAX]:
+        for first, key in commands:
             if first is not name and first != name:
                 break
             value = data_get(key)
@@ -200,13 +206,12 @@ def incr_run(client, commands, start, append):
             if access is not None:
                 access[key] = now_s
             used += len(new) - size
-            append(b":")
-            append(new)
-            append(b"\r\n")
-            index += 1
+            put(new)
+            done += 1
     except ValueError:
         pass
-    done = index - start
+    if done:
+        append(b":" + b"\r\n:".join(numbers) + b"\r\n")
     db.mem.used += used
     client.engine.dirty += done
     return done, 0

@@ -13,6 +13,7 @@ as the regex the parser falls back to does (about a third of a pipelined GET's
 instructions went to that scan).
 """
 
+from itertools import repeat
 from operator import itemgetter
 
 # Chunks of more commands than this are split with the regex (no per-count tiling kept).
@@ -36,6 +37,46 @@ def named(name: bytes, argc: int, matches: list) -> list:
     if argc == 3:
         return [[name, key, value] for key, value in matches]
     return [[name, *args] for args in matches]
+
+
+class Stretch:
+    """A chunk of ``count`` commands of one framing (a pipeline repeating one command),
+    kept as the command name and every command's other arguments in one flat tuple, so
+    that a run (commands/runs.py) can take them without a list per command."""
+
+    __slots__ = ("name", "argc", "count", "args")
+
+    def __init__(self, name: bytes, argc: int, count: int, args: tuple):
+        self.name = name
+        self.argc = argc
+        self.count = count
+        self.args = args
+
+    def items(self):
+        """The commands as tuples, made as they are taken (``zip`` reuses its tuple
+        when the taker keeps none): what a run function iterates."""
+        if self.argc == 1:
+            return repeat((self.name,), self.count)
+        if self.argc == 2:
+            return zip(repeat(self.name), self.args)
+        pairs = iter(self.args)
+        return zip(repeat(self.name), pairs, pairs)
+
+    def commands(self, start: int = 0) -> list:
+        """The commands from the ``start``-th on, as the argument lists the parser hands
+        out."""
+        name = self.name
+        if self.argc == 1:
+            return [[name] for _ in range(start, self.count)]
+        if self.argc == 2:
+            return [[name, arg] for arg in self.args[start:]]
+        pairs = iter(self.args[2 * start:])
+        return [[name, key, value] for key, value in zip(pairs, pairs)]
+
+    def command(self, index: int) -> list:
+        """The ``index``-th command as an argument list."""
+        per = self.argc - 1
+        return [self.name, *self.args[per * index:per * index + per]]
 
 
 class Framing:
@@ -74,27 +115,21 @@ class Framing:
 
     def split(self, data: bytes):
         """The commands of ``data``, a chunk of two or more commands' size that starts
-        with ``prefix``, if it is nothing but commands of this framing; else None."""
+        with ``prefix``, if it is nothing but commands of this framing: a
+        :class:`Stretch` when split by position, a list when by regex; else None."""
         count = len(data) // self.size
-        tiling = self._tilings.get(count)
-        if tiling is None:
-            if count > MAX_TILED or self.argc > MAX_TILED_ARGC:
-                matches = self.pattern.findall(data)
-                if len(matches) * self.size != len(data):
-                    return None
-                return named(self.name, self.argc, matches)
-            tiling = self._tile(count)
-        take, expected = tiling
-        name = self.name
+        if count > MAX_TILED or self.argc > MAX_TILED_ARGC:
+            matches = self.pattern.findall(data)
+            if len(matches) * self.size != len(data):
+                return None
+            return named(self.name, self.argc, matches)
+        take, expected = self._tilings.get(count) or self._tile(count)
         if take is None:        # no argument to take (PING): the chunk is known whole
-            return [[name] for _ in range(count)] if data == expected else None
+            return Stretch(self.name, 1, count, ()) if data == expected else None
         args = take(data)
         if expected % args != data:
             return None
-        if self.argc == 2:
-            return [[name, arg] for arg in args]
-        pairs = iter(args)
-        return [[name, key, value] for key, value in zip(pairs, pairs)]
+        return Stretch(self.name, self.argc, count, args)
 
     def _tile(self, count: int) -> tuple:
         """(an itemgetter of every argument's slice, the template of ``count`` commands),

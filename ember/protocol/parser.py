@@ -253,6 +253,13 @@ class RequestParser:
 
     def feed(self, data: bytes) -> list:
         """Add received bytes; return the list of commands that became complete."""
+        commands = self.parse(data)
+        return commands if type(commands) is list else commands.commands()
+
+    def parse(self, data: bytes):
+        """:meth:`feed`, except that a pipeline of the framing this client repeats comes
+        back as a :class:`~ember.protocol.framing.Stretch` (its arguments split by
+        position, without a list per command) rather than as a list."""
         if self._buf or self._argc_left or self.error is not None or self.unauthenticated:
             if self.error is not None:
                 return []

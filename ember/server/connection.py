@@ -15,7 +15,7 @@ from time import perf_counter_ns
 from ember.commands import slowlog
 from ember.commands.blocking import BLOCKED, Block
 from ember.commands.lane import LANE, client_is_plain, lane_spec
-from ember.commands.runs import runs_allowed
+from ember.commands.runs import RUN_MAX, runs_allowed
 from ember.commands.runtime import must_wait
 from ember.errors import ReplyError
 from ember.protocol.encoder import BULK_HEADERS, ENCODERS_RESP2, ENCODERS_RESP3, error_bytes
@@ -98,7 +98,12 @@ class Connection(asyncio.Protocol):
         engine.stats.net_input_bytes += len(data)
         parser = self.parser
         parser.unauthenticated = not client.authenticated  # RESET can de-authenticate
-        commands = parser.feed(data)
+        commands = parser.parse(data)
+        if type(commands) is not list:  # a Stretch: a pipeline of one framing
+            if not self.pending and client_is_plain(engine, client):
+                commands = self._run_stretch(commands)  # what its run left (usually none)
+            else:
+                commands = commands.commands()
         if len(commands) == 1 and not self.pending and client_is_plain(engine, client):
             self._run_one(commands)     # every unpipelined request
             commands = []
@@ -186,6 +191,38 @@ class Connection(asyncio.Protocol):
         if client.close_after_reply:
             self.close()
 
+    def _run_stretch(self, stretch) -> list:
+        """Run a pipeline of one framing (``stretch``, from a plain client with nothing
+        pending) with its command's run function in one call, as :meth:`_run` runs a
+        stretch of commands, without an argument list per command or ``_run``'s
+        bookkeeping per command; return the commands left for the usual path: those
+        from the first the run did not take, or all of them when no run may be used."""
+        engine = self.engine
+        client = self.client
+        name = stretch.name
+        try:
+            spec = LANE[name]
+        except KeyError:
+            spec = lane_spec(name)
+        if spec is None or spec.run is None or stretch.count > RUN_MAX \
+                or not spec.min_args <= stretch.argc <= spec.max_args \
+                or spec.run_level > runs_allowed(engine, client):
+            return stretch.commands()
+        out = self.batch = []
+        start = perf_counter_ns()
+        done, _ = spec.run(client, name, stretch.items(), out.append)
+        self.batch = None
+        if done:
+            duration = perf_counter_ns() - start
+            spec.calls += done
+            spec.nsec += duration
+            client.last_cmd = spec.name
+            if duration >= engine.slow_ns:      # the run's time, as its last's
+                slowlog.record(engine, client, spec, stretch.command(done - 1),
+                               duration // 1000)
+            self.write(out[0] if len(out) == 1 else b"".join(out))
+        return stretch.commands(done) if done < stretch.count else []
+
     def _run(self, commands: list) -> None:
         """:meth:`run_commands` with the clock already read (``data_received`` reads it).
 
@@ -235,7 +272,9 @@ class Connection(asyncio.Protocol):
                         if runs < 0 and index < count:   # (unasked) a stretch may follow
                             runs = runs_allowed(engine, client)
                         if spec.run_level <= runs:
-                            done, length = spec.run(client, commands, index - 1, append)
+                            done, length = spec.run(client, name,
+                                                    commands[index - 1:index - 1 + RUN_MAX],
+                                                    append)
                             if done:    # a stretch of this command, run at once
                                 index += done - 1
                                 now = perf_counter_ns()

@@ -626,3 +626,79 @@ def test_learned_pipelines_of_every_depth_split_by_position(argv):
         assert learned.feed(one * 2) == [argv] * 2
         assert (learned.feed(changed), learned.error, learned.buffered) == (
             expected, reference.error, reference.buffered), position
+
+
+# ---- a learned pipeline handed over as a Stretch (RequestParser.parse) -----------------
+
+def _parsed(parser, data):
+    """``parser.parse(data)`` as (whether it was a Stretch, the commands)."""
+    commands = parser.parse(data)
+    if type(commands) is list:
+        return False, commands
+    return True, commands.commands()
+
+
+@pytest.mark.parametrize("argv", [[b"PING"], [b"GET", b"%s%%d"], [b"SET", b"k%", b"%s"],
+                                  [b"HSET", b"h", b"f", b"v"]])
+def test_a_learned_pipeline_is_a_stretch_of_the_same_commands(argv):
+    """A pipeline of the learned framing comes out of ``parse`` as a Stretch of exactly
+    the commands ``feed`` gives (from any start, and one at a time); a framing of four
+    arguments, a single command, a chunk after buffered bytes, before AUTH or after an
+    error is not a stretch."""
+    parser = RequestParser()
+    one = _multibulk(argv)
+    assert _parsed(parser, one * 2) == (False, [argv] * 2)     # learned here
+    if len(argv) > 3:
+        assert _parsed(parser, one * 4) == (False, [argv] * 4)
+        return
+    for depth in (2, 5, 16, 256):
+        stretch = parser.parse(one * depth)
+        assert (stretch.name, stretch.argc, stretch.count) == (argv[0], len(argv), depth)
+        assert stretch.commands() == [argv] * depth
+        assert stretch.commands(depth - 1) == [argv]
+        assert stretch.command(depth - 1) == argv
+        assert [list(command) for command in stretch.items()] == [argv] * depth
+    assert _parsed(parser, one * 257) == (False, [argv] * 257)  # past the position split
+    assert _parsed(parser, one) == (False, [argv])
+    other = one + b"+" + one[1:]    # the second is not "*": inline, then the rest
+    assert _parsed(parser, other) == (False, feed_chunks([other], RequestParser())[0])
+    parser = RequestParser()
+    assert parser.feed(one * 2) == [argv] * 2
+    assert parser.feed(one[:3]) == []
+    assert _parsed(parser, one[3:] + one) == (False, [argv] * 2)   # after buffered bytes
+    parser.unauthenticated = True
+    assert _parsed(parser, one * 2) == (False, [argv])    # one at a time before AUTH
+    assert _parsed(parser, b"") == (False, [argv])
+    parser.unauthenticated = False
+    assert _parsed(parser, b"*1\r\n$x\r\n") == (False, []) and parser.error is not None
+    assert _parsed(parser, one * 2) == (False, [])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 3), st.lists(st.binary(min_size=1, max_size=6), min_size=3,
+                                    max_size=3), st.integers(2, 20), st.data())
+def test_stretch_commands_match_a_fresh_parse(argc, words, depth, data):
+    """For random framings (arguments made of CRLF, '*', '$' and '%' included) a learned
+    pipeline comes out of ``parse`` as a Stretch of what a fresh parser gives for the
+    same chunk; a chunk of the same size changed in one byte gives what a fresh parser
+    gives for it, Stretch or not."""
+    alphabet = st.sampled_from([b"a", b"\r", b"\n", b"*", b"$", b"%", b"s"])
+    # The framing is learned from arguments without CR or LF (one with them is split at
+    # CRLF first and is not learned); the pipeline's arguments may hold anything.
+    argv = [word.replace(b"\r", b"r").replace(b"\n", b"n") for word in words[:argc]]
+    parser = RequestParser()
+    one = _multibulk(argv)
+    assert parser.feed(one * 2) == [argv] * 2
+    commands = [[argv[0]] + [b"".join(data.draw(st.lists(alphabet, min_size=len(word),
+                                                          max_size=len(word))))
+                             for word in argv[1:]] for _ in range(depth)]
+    chunk = b"".join(map(_multibulk, commands))
+    assert _parsed(parser, chunk) == (True, RequestParser().feed(chunk))
+    other = bytearray(chunk)
+    position = data.draw(st.integers(0, len(chunk) - 1))
+    other[position] ^= 1
+    expected, reference = feed_chunks([bytes(other)], RequestParser())
+    learned = RequestParser()
+    assert learned.feed(one * 2) == [argv] * 2
+    assert _parsed(learned, bytes(other))[1] == expected
+    assert (learned.error, learned.buffered) == (reference.error, reference.buffered)
