@@ -44,6 +44,7 @@ _SMALL = len(BULK_HEADERS)  # 4096
 NO_RUNS, READ_RUNS, ALL_RUNS = 0, 1, 2
 # The replies of a GET run are gathered without their line ends and joined with CRLF
 # (two list appends per hit instead of three): a bulk's header and a null without it.
+# Values of _SMALL bytes or more have no header here: the handler replies to them.
 _HEADS = [header[:-2] for header in BULK_HEADERS]
 _NULL = {2: b"$-1", 3: b"_"}
 # INCR's run bumps counters under this (17 digits at most), as incr_counter does.
@@ -83,8 +84,7 @@ def get_run(client, name, commands, append):
     access = db.access if db.touching else None
     null = _NULL[client.resp]
     headers = _HEADS
-    misses = size = 0
-    done = 0
+    misses = 0
     pieces = []
     put = pieces.append
     try:
@@ -99,20 +99,19 @@ def get_run(client, name, commands, append):
                                               and expires[key] < now_ms):
                 break
             else:
+                put(headers[len(value)])    # 4 KB or more: IndexError, for the handler
+                put(value)
                 if access is not None:
                     access[key] = now_s
-                length = len(value)
-                if length >= _SMALL:
-                    break
-                put(headers[length])
-                put(value)
-                size += length
-            done += 1
-    except ValueError:
+    except (ValueError, IndexError):
         pass
+    done = (len(pieces) + misses) // 2     # a hit put two pieces, a miss one
+    size = 0
     if done:
         put(b"")
-        append(b"\r\n".join(pieces))
+        reply = b"\r\n".join(pieces)
+        append(reply)
+        size = len(reply)
     stats = db.stats
     stats.hits += done - misses
     stats.misses += misses
@@ -176,7 +175,6 @@ def incr_run(client, name, commands, append):
     now_s = db.time.s
     access = db.access if db.touching else None
     used = 0
-    done = 0
     # The counter this run stored last and its number: a key bumped again in the same
     # run holds that very object, whose number is known (bytes are immutable), so the
     # parse and the checks of its digits are skipped.
@@ -207,9 +205,9 @@ def incr_run(client, name, commands, append):
                 access[key] = now_s
             used += len(new) - size
             put(new)
-            done += 1
     except ValueError:
         pass
+    done = len(numbers)
     if done:
         append(b":" + b"\r\n:".join(numbers) + b"\r\n")
     db.mem.used += used

@@ -4,25 +4,20 @@ Clients repeat a framing: the same command with arguments of the same lengths (a
 pipeline of GETs of fixed-size keys, an MSET of fixed-size keys and values).
 ``RequestParser`` learns one (``RequestParser._learn``) and keeps it as a
 :class:`Framing`. In a chunk of N such commands every argument sits at a known offset, so
-:meth:`Framing.split` takes them all with one ``itemgetter`` of slices and checks every
-other byte (the ``*N``/``$len`` headers, the command name, the CRLFs) at once by
-formatting the arguments back into the framing's template and comparing the result with
-the chunk: equal means the chunk is exactly N commands of this framing, and a CRLF inside
-an argument is just payload. Both steps run in C without scanning the chunk byte by byte,
-as the regex the parser falls back to does (about a third of a pipelined GET's
-instructions went to that scan).
+one precompiled ``struct.Struct`` (``"16s6x3s..."``: the arguments as fields, the bytes
+between them as padding) takes them all in one C call, and every other byte (the
+``*N``/``$len`` headers, the command name, the CRLFs) is checked at once by formatting the
+arguments back into the framing's template and comparing the result with the chunk: equal
+means the chunk is exactly N commands of this framing, and a CRLF inside an argument is
+just payload. Neither step scans the chunk byte by byte, as a regex does (half a pipelined
+GET's parse, and a third of an unpipelined MSET's, went to that scan).
 """
 
 from itertools import repeat
-from operator import itemgetter
+from struct import Struct
 
 # Chunks of more commands than this are split with the regex (no per-count tiling kept).
 MAX_TILED = 256
-# Commands of more arguments (name included) than this are split with the regex too:
-# slicing and formatting cost more per argument than scanning a short one (a pipelined
-# MSET of ten 16-byte keys and 3-byte values: 48k instructions per command by regex,
-# 53k by tiling; a GET: 1.7k against 1.0k).
-MAX_TILED_ARGC = 3
 # Tilings kept per framing (by command count), for pipelines of several depths.
 _TILINGS_MAX = 8
 
@@ -59,8 +54,8 @@ class Stretch:
             return repeat((self.name,), self.count)
         if self.argc == 2:
             return zip(repeat(self.name), self.args)
-        pairs = iter(self.args)
-        return zip(repeat(self.name), pairs, pairs)
+        args = iter(self.args)
+        return zip(repeat(self.name), *[args] * (self.argc - 1))
 
     def commands(self, start: int = 0) -> list:
         """The commands from the ``start``-th on, as the argument lists the parser hands
@@ -70,8 +65,10 @@ class Stretch:
             return [[name] for _ in range(start, self.count)]
         if self.argc == 2:
             return [[name, arg] for arg in self.args[start:]]
-        pairs = iter(self.args[2 * start:])
-        return [[name, key, value] for key, value in zip(pairs, pairs)]
+        per = self.argc - 1
+        args = self.args
+        return [[name, *args[index:index + per]]
+                for index in range(start * per, len(args), per)]
 
     def command(self, index: int) -> list:
         """The ``index``-th command as an argument list."""
@@ -84,7 +81,7 @@ class Framing:
     every such command starts with, its argument count; and its tilings (see module)."""
 
     __slots__ = ("size", "pattern", "name", "prefix", "argc", "_spans", "_template",
-                 "_tilings")
+                 "_tilings", "_single", "_stretch")
 
     def __init__(self, command: bytes, pattern, name: bytes, prefix: bytes, argc: int,
                  lengths: list):
@@ -112,36 +109,69 @@ class Framing:
         template.append(command[previous:].replace(b"%", b"%%"))
         self._template = b"".join(template)
         self._tilings = {}
+        self._single = self._tiling(1)
+        # The one Stretch this framing hands out, refilled for each chunk (making one
+        # costs as much as splitting a GET): it holds until the parser's next chunk.
+        self._stretch = Stretch(name, argc, 0, ())
+
+    def one(self, data: bytes):
+        """The command ``data`` is, as an argument list, if it is one command of this
+        framing (``data`` has its size); else None."""
+        unpack, expected = self._single
+        if unpack is None:      # no argument to take (PING): the command is known whole
+            return [self.name] if data == expected else None
+        args = unpack(data)
+        if expected % args != data:
+            return None
+        return [self.name, *args]
 
     def split(self, data: bytes):
         """The commands of ``data``, a chunk of two or more commands' size that starts
         with ``prefix``, if it is nothing but commands of this framing: a
-        :class:`Stretch` when split by position, a list when by regex; else None."""
+        :class:`Stretch` when split by position (this framing's one, valid until the
+        next chunk), a list when by regex; else None."""
         count = len(data) // self.size
-        if count > MAX_TILED or self.argc > MAX_TILED_ARGC:
+        if count > MAX_TILED:
             matches = self.pattern.findall(data)
             if len(matches) * self.size != len(data):
                 return None
             return named(self.name, self.argc, matches)
-        take, expected = self._tilings.get(count) or self._tile(count)
-        if take is None:        # no argument to take (PING): the chunk is known whole
-            return Stretch(self.name, 1, count, ()) if data == expected else None
-        args = take(data)
-        if expected % args != data:
-            return None
-        return Stretch(self.name, self.argc, count, args)
+        unpack, expected = self._tilings.get(count) or self._tile(count)
+        if unpack is None:      # no argument to take (PING): the chunk is known whole
+            if data != expected:
+                return None
+            args = ()
+        else:
+            args = unpack(data)
+            if expected % args != data:
+                return None
+        stretch = self._stretch
+        stretch.count = count
+        stretch.args = args
+        return stretch
 
     def _tile(self, count: int) -> tuple:
-        """(an itemgetter of every argument's slice, the template of ``count`` commands),
-        built once per count; for a command without arguments, (None, the chunk)."""
+        """(the unpack of a ``struct.Struct`` that takes every argument of ``count``
+        commands, the template of ``count`` commands), built once per count; for a
+        command without arguments, (None, the chunk)."""
         if len(self._tilings) >= _TILINGS_MAX:
             self._tilings.clear()
-        size = self.size
-        if not self._spans:
-            tiling = (None, self._template.replace(b"%%", b"%") * count)
-        else:
-            slices = [slice(i * size + start, i * size + stop)
-                      for i in range(count) for start, stop in self._spans]
-            tiling = (itemgetter(*slices), self._template * count)
-        self._tilings[count] = tiling
+        tiling = self._tilings[count] = self._tiling(count)
         return tiling
+
+    def _tiling(self, count: int) -> tuple:
+        """:meth:`_tile`'s pair, built."""
+        if not self._spans:
+            return None, self._template.replace(b"%%", b"%") * count
+        size = self.size
+        fields = [b"<"]     # (bytes and padding only: no alignment either way)
+        previous = 0        # the end of the last field
+        for base in range(0, count * size, size):
+            for start, stop in self._spans:
+                if base + start > previous:
+                    fields.append(b"%dx" % (base + start - previous))
+                fields.append(b"%ds" % (stop - start))
+                previous = base + stop
+        if count * size > previous:
+            fields.append(b"%dx" % (count * size - previous))
+        return Struct(b"".join(fields)).unpack, self._template * count

@@ -273,9 +273,9 @@ class RequestParser:
         if framing is not None:
             size = framing.size
             if len(data) == size:
-                match = framing.pattern.fullmatch(data)
-                if match is not None:
-                    return [[framing.name, *match.groups()]]
+                command = framing.one(data)
+                if command is not None:
+                    return [command]
             elif not len(data) % size and data.startswith(framing.prefix):
                 commands = framing.split(data)
                 if commands is not None:

@@ -100,10 +100,12 @@ class Connection(asyncio.Protocol):
         parser.unauthenticated = not client.authenticated  # RESET can de-authenticate
         commands = parser.parse(data)
         if type(commands) is not list:  # a Stretch: a pipeline of one framing
-            if not self.pending and client_is_plain(engine, client):
-                commands = self._run_stretch(commands)  # what its run left (usually none)
-            else:
+            if self.pending or not client_is_plain(engine, client):
                 commands = commands.commands()
+            else:
+                commands = self._run_stretch(commands)  # what its run left
+                if not commands:    # (a stretch is a whole chunk: nothing is buffered)
+                    return
         if len(commands) == 1 and not self.pending and client_is_plain(engine, client):
             self._run_one(commands)     # every unpipelined request
             commands = []
