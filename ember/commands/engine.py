@@ -118,13 +118,15 @@ class Engine:
         """Current Unix time in ms, cached per event-loop batch as Redis caches mstime."""
         return self.time.ms
 
-    def tick(self) -> None:
-        """Refresh the cached clock (the server calls it before each batch of commands)."""
+    def tick(self) -> int:
+        """Refresh the cached clock (the server calls it before each batch of commands);
+        return the time in milliseconds."""
         clock = self._clock
         now = time_ns() // 1_000_000 if clock is wall_clock_ms else clock()
         cache = self.time
         cache.ms = now
         cache.s = now // 1000
+        return now
 
     # ---- clients -----------------------------------------------------------------------
 

@@ -229,11 +229,12 @@ def _compile_shape(argc: int, headers: tuple, name):
 class RequestParser:
     """Incremental request parser for one client connection."""
 
-    __slots__ = ("_buf", "_args", "_argc_left", "_bulklen", "error", "max_bulk",
+    __slots__ = ("unparsed", "_args", "_argc_left", "_bulklen", "error", "max_bulk",
                  "unauthenticated", "_framing", "_previous")
 
     def __init__(self, max_bulk: int = DEFAULT_MAX_BULK):
-        self._buf = bytearray()
+        # Bytes received but not yet part of a complete command (the query buffer).
+        self.unparsed = bytearray()
         self._args = []
         self._argc_left = 0
         self._bulklen = -1
@@ -249,7 +250,7 @@ class RequestParser:
     @property
     def buffered(self) -> int:
         """Bytes received but not yet part of a complete command (the query buffer)."""
-        return len(self._buf)
+        return len(self.unparsed)
 
     def feed(self, data: bytes) -> list:
         """Add received bytes; return the list of commands that became complete."""
@@ -260,10 +261,10 @@ class RequestParser:
         """:meth:`feed`, except that a pipeline of the framing this client repeats comes
         back as a :class:`~ember.protocol.framing.Stretch` (its arguments split by
         position, without a list per command) rather than as a list."""
-        if self._buf or self._argc_left or self.error is not None or self.unauthenticated:
+        if self.unparsed or self._argc_left or self.error is not None or self.unauthenticated:
             if self.error is not None:
                 return []
-            self._buf += data
+            self.unparsed += data
             commands = []
             self._slow(commands)
             return commands
@@ -333,7 +334,7 @@ class RequestParser:
             commands, consumed = self._fast(parts, argc, last, len(data))
             if consumed == len(data):
                 return commands
-            self._buf += data[consumed:] if consumed else data
+            self.unparsed += data[consumed:] if consumed else data
         elif last == 1 and not parts[1] and parts[0][:1] != b"*" \
                 and b"\n" not in parts[0] and b"\x00" not in parts[0]:
             # One inline request (telnet style, redis-benchmark's PING_INLINE); a NUL
@@ -342,7 +343,7 @@ class RequestParser:
             if argv is not None:
                 return [argv] if argv else []
             commands = []
-            self._buf += data
+            self.unparsed += data
         elif parts[0][:1] != b"*" and not parts[last] and len(data) <= INLINE_MAX \
                 and b"\n*" not in data and data.count(b"\n") == last \
                 and b"\x00" not in data:
@@ -352,10 +353,10 @@ class RequestParser:
             if commands is not None:
                 return commands
             commands = []
-            self._buf += data
+            self.unparsed += data
         else:
             commands = []
-            self._buf += data
+            self.unparsed += data
         self._slow(commands)
         return commands
 
@@ -438,7 +439,7 @@ class RequestParser:
         return commands, sum(map(len, parts[:i])) + 2 * i
 
     def _slow(self, commands: list) -> None:
-        buf = self._buf
+        buf = self.unparsed
         pos = 0
         size = len(buf)
         try:

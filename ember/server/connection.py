@@ -93,8 +93,7 @@ class Connection(asyncio.Protocol):
             return
         client = self.client
         engine = self.engine
-        engine.tick()
-        client.last_interaction = engine.time.ms / 1000
+        client.last_interaction = engine.tick() / 1000
         engine.stats.net_input_bytes += len(data)
         parser = self.parser
         parser.unauthenticated = not client.authenticated  # RESET can de-authenticate
@@ -107,7 +106,9 @@ class Connection(asyncio.Protocol):
                 if not commands:    # (a stretch is a whole chunk: nothing is buffered)
                     return
         if len(commands) == 1 and not self.pending and client_is_plain(engine, client):
-            self._run_one(commands)     # every unpipelined request
+            self._run_one(commands[0])  # every unpipelined request
+            if parser.error is None and not parser.unparsed:
+                return
             commands = []
         elif self.pending or client.blocked is not None:  # held: CLIENT PAUSE, BLPOP ...
             self.pending.extend(commands)
@@ -135,19 +136,19 @@ class Connection(asyncio.Protocol):
         self.engine.tick()
         self._run(commands)
 
-    def _run_one(self, commands: list) -> None:
-        """:meth:`_run` for a batch of one command from a plain client, the common case
-        of unpipelined clients, with the lane's steps for one command written out (the
-        loop's bookkeeping for runs and stretches of one spec costs as much as the rest).
-        A command the lane does not take, or whose arity is wrong, goes to :meth:`_run`.
+    def _run_one(self, argv: list) -> None:
+        """:meth:`_run` for a batch of one command (``argv``) from a plain client, the
+        common case of unpipelined clients, with the lane's steps for one command written
+        out (the loop's bookkeeping for runs and stretches of one spec costs as much as
+        the rest). A command the lane does not take, or whose arity is wrong, goes to
+        :meth:`_run`.
         """
-        argv = commands[0]
         try:
             spec = LANE[argv[0]]
         except KeyError:
             spec = lane_spec(argv[0])
         if spec is None or not spec.min_args <= len(argv) <= spec.max_args:
-            self._run(commands)
+            self._run([argv])
             return
         engine = self.engine
         client = self.client
@@ -165,31 +166,37 @@ class Connection(asyncio.Protocol):
         except Exception:  # a bug must not take the server down
             reply = engine.handler_crashed(spec)
         client.last_cmd = spec.name
-        if reply is not BLOCKED:    # (as in _run: a blocked command is counted later)
-            duration = perf_counter_ns() - start
-            spec.calls += 1
-            spec.nsec += duration
-            if duration >= engine.slow_ns:
-                slowlog.record(engine, client, spec, argv, duration // 1000)
-            if spec.is_write and engine.dirty != dirty and (
-                    engine.propagators or client.propagate_argv is not None):
-                engine._propagate_write(client, argv)
-            if engine.ready_keys:   # a write (or a read's lazy expiry) woke blocked clients
-                engine.blocking.handle_ready()
-            kind = type(reply)
-            if kind is bytes and len(reply) < 4096:
-                out.append(BULK_HEADERS[len(reply)] + reply + b"\r\n")
-            elif reply is OK:
-                out.append(b"+OK\r\n")
-            elif reply is PONG:
-                out.append(b"+PONG\r\n")
-            elif kind is int:
-                out.append(b":%d\r\n" % reply)
-            else:
-                out.append((ENCODERS_RESP2 if client.resp == 2 else ENCODERS_RESP3)[kind](reply))
+        if reply is BLOCKED:        # (as in _run: a blocked command is counted later)
+            self.batch = None
+            if out:
+                self.write(b"".join(out))
+            return
+        duration = perf_counter_ns() - start
+        spec.calls += 1
+        spec.nsec += duration
+        if duration >= engine.slow_ns:
+            slowlog.record(engine, client, spec, argv, duration // 1000)
+        if spec.is_write and engine.dirty != dirty and (
+                engine.propagators or client.propagate_argv is not None):
+            engine._propagate_write(client, argv)
+        if engine.ready_keys:   # a write (or a read's lazy expiry) woke blocked clients
+            engine.blocking.handle_ready()
         self.batch = None
+        kind = type(reply)
+        if kind is bytes and len(reply) < 4096:
+            reply = BULK_HEADERS[len(reply)] + reply + b"\r\n"
+        elif reply is OK:
+            reply = b"+OK\r\n"
+        elif reply is PONG:
+            reply = b"+PONG\r\n"
+        elif kind is int:
+            reply = b":%d\r\n" % reply
+        else:
+            reply = (ENCODERS_RESP2 if client.resp == 2 else ENCODERS_RESP3)[kind](reply)
         if out:
-            self.write(out[0] if len(out) == 1 else b"".join(out))
+            out.append(reply)
+            reply = b"".join(out)
+        self.write(reply)
         if client.close_after_reply:
             self.close()
 
