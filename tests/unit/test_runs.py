@@ -1,4 +1,4 @@
-"""Runs (commands/runs.py): a stretch of PING, GET, SET or INCR run in one call must leave
+"""Runs (commands/runs.py): a stretch of PING, GET, SET, INCR or MSET run in one call must leave
 exactly what running each command through its handler leaves.
 
 Two in-process servers with the same hand-moved clock get the same pipelines through
@@ -95,7 +95,7 @@ class _Side:
             "used": db.mem.used, "keys": db.mem.keys, "hits": db.stats.hits,
             "misses": db.stats.misses, "expired": db.stats.expired, "dirty": engine.dirty,
             "calls": {name: (COMMANDS[name].calls, COMMANDS[name].failed_calls)
-                      for name in ("ping", "get", "set", "incr")},
+                      for name in ("ping", "get", "set", "incr", "mset")},
         }
 
 
@@ -107,7 +107,7 @@ def _send_both(with_runs, without, chunk: bytes) -> None:
     """Send ``chunk`` to both sides: the same replies, and the same calls counted.
     COMMANDS' counters are shared, so each side's are read as the difference it made."""
     before = {name: (COMMANDS[name].calls, COMMANDS[name].failed_calls)
-              for name in ("ping", "get", "set", "incr")}
+              for name in ("ping", "get", "set", "incr", "mset")}
     got = with_runs.send(chunk)
     middle = {name: (COMMANDS[name].calls, COMMANDS[name].failed_calls) for name in before}
     expected = without.send(chunk)
@@ -146,6 +146,10 @@ def test_stretches_of_each_command_match_the_handlers():
         _request(b"GET", b"s") * 8 + _request(b"GET", b"missing") * 8,
         _request(b"SET", b"s", b"other") * 4 + _request(b"SET", b"new", b"v") * 4,
         _request(b"INCR", b"n") * 16,
+        _request(b"MSET", b"s", b"1", b"new", b"2") * 4 + _request(b"MSET", b"list", b"3")
+        + _request(b"MSET", b"ttl", b"4", b"s", b"5") * 2 + _request(b"MSET", b"s") * 2
+        + _request(b"MSET", *[b"k%d" % i for i in range(40)], b"v")
+        + _request(b"MSET", *[b"k%d" % i for i in range(33)]),
         # each stretch stops at what its handler must do: wrong type, TTL, arity, name
         _request(b"GET", b"s") * 3 + _request(b"GET", b"list") + _request(b"GET", b"s") * 3,
         _request(b"SET", b"a", b"1") * 3 + _request(b"SET", b"list", b"y")
@@ -206,6 +210,8 @@ _COMMAND = st.one_of(
     st.tuples(st.just(b"GET"), _KEYS),
     st.tuples(st.just(b"SET"), _KEYS, _VALUES),
     st.tuples(st.just(b"INCR"), _KEYS),
+    st.tuples(st.just(b"MSET"), _KEYS, _VALUES, _KEYS, _VALUES),
+    st.tuples(st.just(b"MSET"), _KEYS),
     st.tuples(st.sampled_from([b"PING", b"ping"])),
     st.tuples(st.just(b"DEL"), _KEYS),
     st.tuples(st.just(b"LPUSH"), _KEYS, _VALUES),
@@ -249,6 +255,8 @@ def test_learned_pipelines_run_as_stretches_match_the_handlers():
         [(b"GET", b"s"), (b"GET", b"b"), (b"GET", b"t"), (b"GET", b"s")],
         [(b"SET", b"s", b"a"), (b"SET", b"o", b"b"), (b"SET", b"l", b"c"),
          (b"SET", b"t", b"d"), (b"SET", b"s", b"e")],
+        [(b"MSET", b"s", b"a", b"o", b"b"), (b"MSET", b"l", b"c", b"t", b"d"),
+         (b"MSET", b"s", b"e", b"s", b"f")],
         [(b"INCR", b"n"), (b"INCR", b"c"), (b"INCR", b"n"), (b"INCR", b"z"),
          (b"INCR", b"s"), (b"INCR", b"n")],
     ]
@@ -272,7 +280,7 @@ def test_learned_pipelines_run_as_stretches_match_the_handlers():
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.sampled_from([b"GET", b"SET", b"INCR"]),
+@given(st.sampled_from([b"GET", b"SET", b"INCR", b"MSET"]),
        st.lists(st.tuples(_KEYS.filter(lambda key: len(key) == 1),
                           st.sampled_from([b"0", b"7", b"x", b"-"])), min_size=2, max_size=20))
 def test_random_learned_stretches_match_the_handlers(name, commands):
@@ -280,7 +288,8 @@ def test_random_learned_stretches_match_the_handlers(name, commands):
     each sent after the client learned the framing, leave the same replies and state
     whether their run takes them or the handlers do."""
     sides = [_Side(True), _Side(False)]
-    argv = [(name, key, value) if name == b"SET" else (name, key) for key, value in commands]
+    argv = [(name, key, value) if name == b"SET" else (name, key, value, key, key)
+            if name == b"MSET" else (name, key) for key, value in commands]
     setup = [_request(b"SET", b"a", b"5"), _request(b"LPUSH", b"b", b"x"),
              _request(b"SET", b"n", b"x")]
     chunk = b"".join(_request(*command) for command in argv)
