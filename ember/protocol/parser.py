@@ -21,7 +21,7 @@ error and close the connection, as Redis does.
 
 import re
 
-from ember.protocol.framing import Framing, named
+from ember.protocol.framing import Framing, Stretch, named
 from ember.protocol.numbers import parse_int
 
 INLINE_MAX = 64 * 1024
@@ -349,6 +349,10 @@ class RequestParser:
                 and b"\x00" not in data:
             # A pipeline of whole inline requests (redis-benchmark's PING_INLINE -P 16):
             # every line ends in CRLF, none is multibulk, none can pass the inline limit.
+            if parts.count(parts[0]) == last:   # one line, repeated: a Stretch of it
+                argv = split_inline(parts[0])
+                if argv:
+                    return Stretch(argv[0], len(argv), last, tuple(argv[1:]) * last)
             commands = _split_inline_lines(parts, last)
             if commands is not None:
                 return commands

@@ -699,3 +699,17 @@ def test_stretch_commands_match_a_fresh_parse(argc, words, depth, data):
     assert learned.feed(one * 2) == [argv] * 2
     assert _parsed(learned, bytes(other))[1] == expected
     assert (learned.error, learned.buffered) == (reference.error, reference.buffered)
+
+
+@pytest.mark.parametrize("line", [b"PING", b"ping", b"GET foo", b'SET "a b" \'c\\\'d\'',
+                                  b"  ECHO   x  ", b"HSET h f v extra", b"GET \"x", b"   "])
+def test_a_repeated_inline_line_is_a_stretch(line):
+    """A pipeline of one inline line repeated comes out of ``parse`` as a Stretch of the
+    commands the byte-by-byte path gives; unbalanced quotes and blank lines are not."""
+    chunk = (line + b"\r\n") * 16
+    expected, reference = feed_chunks([chunk[i:i + 1] for i in range(len(chunk))])
+    parser = RequestParser()
+    stretch, commands = _parsed(parser, chunk)
+    assert commands == expected
+    assert (parser.error, parser.buffered) == (reference.error, reference.buffered)
+    assert stretch == (bool(expected) and reference.error is None)

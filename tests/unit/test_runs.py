@@ -146,6 +146,9 @@ def test_stretches_of_each_command_match_the_handlers():
         _request(b"GET", b"s") * 8 + _request(b"GET", b"missing") * 8,
         _request(b"SET", b"s", b"other") * 4 + _request(b"SET", b"new", b"v") * 4,
         _request(b"INCR", b"n") * 16,
+        # inline lines repeated (a Stretch straight from the parser)
+        b"PING\r\n" * 16, b"GET s\r\n" * 8, b"INCR n\r\n" * 5, b"set s v\r\n" * 3,
+        b"GET list\r\n" * 3, b"MSET a 1 b 2\r\n" * 4,
         _request(b"MSET", b"s", b"1", b"new", b"2") * 4 + _request(b"MSET", b"list", b"3")
         + _request(b"MSET", b"ttl", b"4", b"s", b"5") * 2 + _request(b"MSET", b"s") * 2
         + _request(b"MSET", *[b"k%d" % i for i in range(40)], b"v")
