@@ -16,8 +16,11 @@ GET's parse, and a third of an unpipelined MSET's, went to that scan).
 from itertools import repeat
 from struct import Struct
 
-# Chunks of more commands than this are split with the regex (no per-count tiling kept).
+# Chunks of more commands than this, or of more arguments in all (name included) than
+# MAX_TILED_ARGS, are split with the regex: no per-count tiling (struct and template) is
+# kept for them, so a tiling stays small (a few KB) and quick to build.
 MAX_TILED = 256
+MAX_TILED_ARGS = 1024
 # Tilings kept per framing (by command count), for pipelines of several depths.
 _TILINGS_MAX = 8
 
@@ -131,7 +134,7 @@ class Framing:
         :class:`Stretch` when split by position (this framing's one, valid until the
         next chunk), a list when by regex; else None."""
         count = len(data) // self.size
-        if count > MAX_TILED:
+        if count > MAX_TILED or count * self.argc > MAX_TILED_ARGS:
             matches = self.pattern.findall(data)
             if len(matches) * self.size != len(data):
                 return None
