@@ -153,3 +153,46 @@ def test_stretches_in_resp3_match_redis(ember_server, redis_reference):
     expected = _chunk_by_chunk(redis_reference.port, chunks)
     assert got[1:] == expected[1:]      # (HELLO's map names each server)
     assert got[2][1] == b"_\r\n"
+
+
+def _inline_chunk_by_chunk(port: int, chunks: list) -> list:
+    """Send each (line, count) as ``count`` copies of that inline line in one write and
+    read their replies before the next, on one connection."""
+    client = RawClient(port)
+    try:
+        replies = []
+        for line, count in chunks:
+            client.send((line + b"\r\n") * count)
+            replies.append([client.read_raw() for _ in range(count)])
+        return replies
+    finally:
+        client.close()
+
+
+def test_learned_pipelines_as_stretches_match_redis(ember_server, redis_reference):
+    """A pipeline of a framing the client already sent reaches ember's runs as a Stretch
+    (no argument list per command): keys of the same length in every state (a string, a
+    counter, a list, one with a TTL, a missing one, a big value), so a run stops
+    part-way and the rest is answered the usual way, and repeated inline lines. Each
+    chunk is sent twice, the second as a learned framing; the replies are Redis's."""
+    setup = [[("DEL", "st:a", "st:b", "st:c", "st:l", "st:t", "st:g", "st:m")],
+             [("SET", "st:a", "hello"), ("SET", "st:b", "41"), ("RPUSH", "st:l", "x"),
+              ("SET", "st:t", "v", "EX", "100"), ("SET", "st:g", "y" * 5000)]]
+    keys = ["st:a", "st:b", "st:l", "st:t", "st:m", "st:g", "st:a"]
+    pipelines = [
+        [("GET", key) for key in keys],
+        [("INCR", key) for key in ("st:b", "st:c", "st:b", "st:a", "st:b")],
+        [("SET", key, "v") for key in ("st:a", "st:m", "st:t", "st:l", "st:a")],
+        [("MSET", "st:a", "1", key, "2") for key in ("st:b", "st:c", "st:l", "st:t")],
+        [("GET", key) for key in keys],
+        [("MSET", "st:a", "1", "st:b")] * 3,
+    ]
+    chunks = setup + [chunk for pipeline_ in pipelines for chunk in (pipeline_, pipeline_)]
+    chunks.append([("DEL", "st:a", "st:b", "st:c", "st:l", "st:t", "st:g", "st:m")])
+    assert _chunk_by_chunk(ember_server.port, chunks) == \
+        _chunk_by_chunk(redis_reference.port, chunks)
+    lines = [(b"DEL st:i", 1), (b"INCR st:i", 8), (b"GET st:i", 8), (b"PING", 16),
+             (b"ping", 3), (b"SET st:i \"a b\"", 4), (b"GET st:i", 2), (b"MSET st:i 1", 3),
+             (b"GET st:i", 3), (b"DEL st:i", 1)]
+    assert _inline_chunk_by_chunk(ember_server.port, lines) == \
+        _inline_chunk_by_chunk(redis_reference.port, lines)
