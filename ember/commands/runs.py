@@ -36,15 +36,15 @@ from ember.storage.memory import STRING_KEY, TTL_ENTRY
 # A run's time is measured once, for all its commands: allowed only when the slow log
 # and the latency monitor record nothing shorter than this (Redis's default is 10 ms).
 RUN_SLOW_FLOOR_NS = 1_000_000
-# At most this many commands per run, each with a reply under _SMALL bytes, so that a
-# run adds at most a megabyte to the batch between Connection._run's flush checks.
+# At most this many commands per run, each with a reply under 4 KB (the bulk headers
+# kept), so that a run adds at most a megabyte to the batch between Connection._run's
+# flush checks.
 RUN_MAX = 256
-_SMALL = len(BULK_HEADERS)  # 4096
 # What runs_allowed returns: no runs, the reading runs only, every run.
 NO_RUNS, READ_RUNS, ALL_RUNS = 0, 1, 2
 # The replies of a GET run are gathered without their line ends and joined with CRLF
 # (two list appends per hit instead of three): a bulk's header and a null without it.
-# Values of _SMALL bytes or more have no header here: the handler replies to them.
+# Values of 4 KB or more have no header here: the handler replies to them.
 _HEADS = [header[:-2] for header in BULK_HEADERS]
 _NULL = {2: b"$-1", 3: b"_"}
 # INCR's run bumps counters under this (17 digits at most), as incr_counter does.
