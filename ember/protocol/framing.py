@@ -163,18 +163,22 @@ class Framing:
         return tiling
 
     def _tiling(self, count: int) -> tuple:
-        """:meth:`_tile`'s pair, built."""
+        """:meth:`_tile`'s pair, built. The struct's format repeats one command's fields
+        (``"<6x16s6x3s...6x3s"``: the bytes before an argument as padding, the argument
+        as a field), with the padding before the first argument of each later command
+        running on from the end of the last argument of the one before it."""
         if not self._spans:
             return None, self._template.replace(b"%%", b"%") * count
-        size = self.size
-        fields = [b"<"]     # (bytes and padding only: no alignment either way)
-        previous = 0        # the end of the last field
-        for base in range(0, count * size, size):
-            for start, stop in self._spans:
-                if base + start > previous:
-                    fields.append(b"%dx" % (base + start - previous))
-                fields.append(b"%ds" % (stop - start))
-                previous = base + stop
-        if count * size > previous:
-            fields.append(b"%dx" % (count * size - previous))
-        return Struct(b"".join(fields)).unpack, self._template * count
+        spans = self._spans
+        fields = []     # one command's, from its first argument to the end of its last
+        for (_, stop), (start, end) in zip([(0, spans[0][0])] + spans, spans):
+            if start > stop:
+                fields.append(b"%dx" % (start - stop))
+            fields.append(b"%ds" % (end - start))
+        first, last = spans[0][0], spans[-1][1]
+        one = b"".join(fields)
+        between = b"%dx" % (self.size - last + first)
+        tail = b"%dx" % (self.size - last) if self.size > last else b""
+        head = b"%dx" % first if first else b""
+        layout = b"<" + head + one + (between + one) * (count - 1) + tail
+        return Struct(layout).unpack, self._template * count
