@@ -20,6 +20,7 @@ error and close the connection, as Redis does.
 """
 
 import re
+from itertools import chain
 
 from ember.protocol.framing import Framing, Stretch, named
 from ember.protocol.numbers import parse_int
@@ -391,7 +392,8 @@ class RequestParser:
         """Parse whole well-formed multibulk commands from a chunk already split at CRLF
         (``parts``, whose first piece is the ``*argc`` header and whose ``last`` piece
         follows the final CRLF, of a chunk of ``size`` bytes); return (commands, bytes
-        consumed).
+        consumed). A whole chunk of one command with the same argument count (a redis-py
+        pipeline of GETs of keys of several lengths) is returned as a Stretch.
 
         Every ``$N`` header is checked against the length of the piece it precedes, so a
         CRLF inside a bulk (which splits it) is always detected and left to the slow path.
@@ -406,6 +408,12 @@ class RequestParser:
                         list(map(len, parts[column + 1:last:period])):
                     break
             else:
+                names = parts[2:last:period]
+                if names.count(names[0]) == len(names):     # one command: a Stretch
+                    columns = [parts[column:last:period] for column in range(4, period, 2)]
+                    args = tuple(columns[0] if argc == 2 else
+                                 chain.from_iterable(zip(*columns))) if columns else ()
+                    return Stretch(names[0], argc, len(names), args), size
                 return [parts[k + 2:k + period:2] for k in range(0, last, period)], size
         # Commands of several framings: each header checked against its piece (the
         # usual two- and three-argument shapes written out, cheaper than slicing).

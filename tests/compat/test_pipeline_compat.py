@@ -170,12 +170,14 @@ def _inline_chunk_by_chunk(port: int, chunks: list) -> list:
 
 
 def test_learned_pipelines_as_stretches_match_redis(ember_server, redis_reference):
-    """A pipeline of a framing the client already sent reaches ember's runs as a Stretch
-    (no argument list per command): keys of the same length in every state (a string, a
-    counter, a list, one with a TTL, a missing one, a big value), so a run stops
-    part-way and the rest is answered the usual way, and repeated inline lines. Each
-    chunk is sent twice, the second as a learned framing; the replies are Redis's."""
-    setup = [[("DEL", "st:a", "st:b", "st:c", "st:l", "st:t", "st:g", "st:m")],
+    """A pipeline of a framing the client already sent, or of one command with keys of
+    several lengths, reaches ember's runs as a Stretch (no argument list per command):
+    keys in every state (a string, a counter, a list, one with a TTL, a missing one, a
+    big value), so a run stops part-way and the rest is answered the usual way, and
+    repeated inline lines. Each chunk is sent twice (the second of a framing as a
+    learned one); the replies are Redis's."""
+    setup = [[("DEL", "st:a", "st:b", "st:c", "st:l", "st:t", "st:g", "st:m", "st:bb",
+               "st:cc", "st:dd", "st:ccc")],
              [("SET", "st:a", "hello"), ("SET", "st:b", "41"), ("RPUSH", "st:l", "x"),
               ("SET", "st:t", "v", "EX", "100"), ("SET", "st:g", "y" * 5000)]]
     keys = ["st:a", "st:b", "st:l", "st:t", "st:m", "st:g", "st:a"]
@@ -186,9 +188,15 @@ def test_learned_pipelines_as_stretches_match_redis(ember_server, redis_referenc
         [("MSET", "st:a", "1", key, "2") for key in ("st:b", "st:c", "st:l", "st:t")],
         [("GET", key) for key in keys],
         [("MSET", "st:a", "1", "st:b")] * 3,
+        # keys of several lengths (a redis-py pipeline): one Stretch without learning
+        [("GET", key) for key in ("st:a", "st:bb", "st:l", "st:ccc", "st:g", "st:b")],
+        [("INCR", key) for key in ("st:b", "st:cc", "st:b", "st:a")],
+        [("SET", key, value) for key, value in (("st:a", "1"), ("st:dd", "22"),
+                                                ("st:t", "x"), ("st:l", "y"))],
     ]
     chunks = setup + [chunk for pipeline_ in pipelines for chunk in (pipeline_, pipeline_)]
-    chunks.append([("DEL", "st:a", "st:b", "st:c", "st:l", "st:t", "st:g", "st:m")])
+    chunks.append([("DEL", "st:a", "st:b", "st:c", "st:l", "st:t", "st:g", "st:m",
+                    "st:bb", "st:cc", "st:dd", "st:ccc")])
     assert _chunk_by_chunk(ember_server.port, chunks) == \
         _chunk_by_chunk(redis_reference.port, chunks)
     lines = [(b"DEL st:i", 1), (b"INCR st:i", 8), (b"GET st:i", 8), (b"PING", 16),

@@ -717,3 +717,34 @@ def test_a_repeated_inline_line_is_a_stretch(line):
     assert commands == expected
     assert (parser.error, parser.buffered) == (reference.error, reference.buffered)
     assert stretch == (bool(expected) and reference.error is None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 5), st.lists(st.lists(st.binary(max_size=8), min_size=4, max_size=4),
+                                   min_size=2, max_size=12),
+       st.sampled_from([b"GET", b"SET", b"x"]))
+def test_one_command_of_several_lengths_is_a_stretch(argc, rows, name):
+    """A pipeline of one command with the same argument count but arguments of several
+    lengths (a redis-py pipeline) comes out of ``parse`` as a Stretch of the commands the
+    byte-by-byte path gives; another name in it (even another case) makes it a list."""
+    commands = [[name, *row[:argc - 1]] for row in rows]
+    chunk = b"".join(map(_multibulk, commands))
+    expected, _ = feed_chunks([chunk[i:i + 1] for i in range(len(chunk))])
+    assert expected == commands
+    assert _parsed(RequestParser(), chunk)[1] == commands
+    stretch = RequestParser().parse(chunk)
+    if type(stretch) is not list:
+        assert (stretch.name, stretch.argc, stretch.count) == (name, argc, len(rows))
+    mixed = commands[:-1] + [[name.lower() if name.isupper() else name.upper(),
+                              *commands[-1][1:]]]
+    chunk = b"".join(map(_multibulk, mixed))
+    assert _parsed(RequestParser(), chunk) == (False, mixed)
+
+
+def test_a_redis_py_pipeline_of_one_command_is_a_stretch():
+    """GETs of keys of several lengths: one Stretch, not a list per command."""
+    commands = [[b"GET", b"user:%d" % i] for i in (1, 22, 333, 4444, 5)]
+    chunk = b"".join(map(_multibulk, commands))
+    assert _parsed(RequestParser(), chunk) == (True, commands)
+    chunk += _multibulk([b"GET", b"a", b"b"])      # another argument count: a list
+    assert _parsed(RequestParser(), chunk) == (False, commands + [[b"GET", b"a", b"b"]])
