@@ -3,10 +3,12 @@
 Selected with ``EMBER_PARSER=hiredis`` when the ``ember[hiredis]`` extra is installed; the
 pure :class:`~ember.protocol.parser.RequestParser` stays the default and remains the
 authority. Its shortcuts come first (a learned framing, a single command, a pipeline of
-one framing: each a regex match or a split by position, cheaper than hiredis's reply
+one framing: each a split by position or a regex match, cheaper than hiredis's reply
 objects plus the checks below). hiredis takes what they leave, a pipeline of several
 commands or framings, where it is a little cheaper than the pure split (8.6k against 9.1k
 instructions per command for sixteen mixed SET/GET/INCR/HSET; benchmarks/README.md).
+That includes a pipeline of one command with arguments of several lengths, which the
+pure split would hand over as a Stretch: here it comes back as lists.
 
 hiredis is trusted with a chunk only when it turns out to be nothing but complete,
 canonically framed multibulk requests of bulk strings. That is checked after the fact
